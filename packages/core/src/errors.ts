@@ -1,0 +1,71 @@
+/** One entry of a validation failure: the dotted field path and what is wrong with it. */
+export interface ValidationIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * Base class of every error Bullpen raises on purpose. `status` is the HTTP status the API
+ * answers with and `code` a stable, machine-readable name.
+ */
+export class BullpenError extends Error {
+  readonly status: number;
+  readonly code: string;
+
+  constructor(message: string, options: { status: number; code: string; cause?: unknown }) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.status = options.status;
+    this.code = options.code;
+  }
+}
+
+export class ValidationError extends BullpenError {
+  readonly issues: readonly ValidationIssue[];
+
+  constructor(message: string, issues: readonly ValidationIssue[] = []) {
+    super(message, { status: 400, code: 'validation_failed' });
+    this.issues = issues;
+  }
+}
+
+export class UnauthorizedError extends BullpenError {
+  constructor(message: string) {
+    super(message, { status: 401, code: 'unauthorized' });
+  }
+}
+
+export class NotFoundError extends BullpenError {
+  constructor(message: string) {
+    super(message, { status: 404, code: 'not_found' });
+  }
+}
+
+export class PayloadTooLargeError extends BullpenError {
+  constructor(message: string) {
+    super(message, { status: 413, code: 'payload_too_large' });
+  }
+}
+
+export class UnsupportedMediaTypeError extends BullpenError {
+  constructor(message: string) {
+    super(message, { status: 415, code: 'unsupported_media_type' });
+  }
+}
+
+/** Redis did not answer in time or the connection is down; callers may retry later. */
+export class RedisUnavailableError extends BullpenError {
+  constructor(message = 'Redis is unavailable; try again shortly.', cause?: unknown) {
+    super(message, { status: 503, code: 'redis_unavailable', cause });
+  }
+}
+
+/** An environment variable is missing or invalid; the process cannot start. */
+export class ConfigError extends BullpenError {
+  readonly variable: string;
+
+  constructor(variable: string, message: string) {
+    super(`Invalid configuration: ${variable} ${message}`, { status: 500, code: 'invalid_config' });
+    this.variable = variable;
+  }
+}

@@ -1,0 +1,162 @@
+import { parseExpression } from 'cron-parser';
+import { z } from 'zod';
+import { keepJobsSchema } from './keep-jobs';
+
+/** BullMQ's upper bound for `priority` (2^21). */
+export const MAX_PRIORITY = 2_097_152;
+export const MAX_JOB_NAME_LENGTH = 1000;
+export const MAX_JOB_ID_LENGTH = 512;
+
+const nonNegativeMsSchema = z
+  .int({ error: 'must be an integer number of milliseconds' })
+  .min(0, { error: 'must be >= 0' });
+
+/**
+ * Custom job id. BullMQ generates numeric ids itself, so an all-digit custom id could clash
+ * with one of them, and `:` is its key separator; BullMQ 5 rejects both.
+ */
+export const jobIdSchema = z
+  .string({ error: 'must be a string' })
+  .min(1, { error: 'must not be empty' })
+  .max(MAX_JOB_ID_LENGTH, { error: `must be at most ${MAX_JOB_ID_LENGTH} characters` })
+  .refine((id) => !/^\d+$/.test(id), {
+    error: 'must not be all digits, because BullMQ uses integers for generated ids',
+  })
+  .refine((id) => !id.includes(':'), { error: 'must not contain ":"' });
+
+const backoffSchema = z.union(
+  [
+    nonNegativeMsSchema,
+    z.strictObject({
+      type: z.enum(['fixed', 'exponential'], { error: 'must be "fixed" or "exponential"' }),
+      delay: nonNegativeMsSchema.optional(),
+      jitter: z.number().min(0).max(1).optional(),
+    }),
+  ],
+  {
+    error: 'must be a delay in ms or {"type": "fixed" | "exponential", "delay": ms}',
+  },
+);
+
+function isValidTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const repeatSchema = z
+  .strictObject({
+    every: z
+      .int({ error: 'must be an integer number of milliseconds' })
+      .min(1, {
+        error: 'must be at least 1 ms',
+      })
+      .optional(),
+    pattern: z.string({ error: 'must be a cron pattern string' }).min(1).max(256).optional(),
+    limit: z
+      .int({ error: 'must be an integer' })
+      .min(1, { error: 'must be at least 1' })
+      .optional(),
+    immediately: z.boolean().optional(),
+    tz: z
+      .string()
+      .refine(isValidTimeZone, { error: 'must be an IANA time zone such as Europe/Berlin' })
+      .optional(),
+    startDate: z.union([z.int().min(0), z.iso.datetime()]).optional(),
+    endDate: z.union([z.int().min(0), z.iso.datetime()]).optional(),
+  })
+  .superRefine((repeat, ctx) => {
+    const hasEvery = repeat.every !== undefined;
+    const hasPattern = repeat.pattern !== undefined;
+    if (hasEvery === hasPattern) {
+      ctx.addIssue({ code: 'custom', message: 'must set exactly one of "every" or "pattern"' });
+    }
+    if (hasPattern && repeat.pattern !== undefined) {
+      try {
+        parseExpression(repeat.pattern, repeat.tz ? { tz: repeat.tz } : {});
+      } catch (error) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['pattern'],
+          message: `is not a valid cron pattern: ${(error as Error).message}`,
+        });
+      }
+    }
+    if (hasEvery && repeat.immediately === undefined) return;
+    if (hasPattern && repeat.immediately === true) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['immediately'],
+        message: 'applies only to "every"; a cron pattern runs at its next match',
+      });
+    }
+  });
+export type RepeatOptions = z.output<typeof repeatSchema>;
+
+export const jobOptionsSchema = z.strictObject({
+  attempts: z
+    .int({ error: 'must be an integer' })
+    .min(1, { error: 'must be at least 1' })
+    .max(1_000_000, { error: 'must be at most 1000000' })
+    .optional(),
+  backoff: backoffSchema.optional(),
+  delay: nonNegativeMsSchema.optional(),
+  priority: z
+    .int({ error: 'must be an integer' })
+    .min(0, { error: 'must be >= 0' })
+    .max(MAX_PRIORITY, { error: `must be at most ${MAX_PRIORITY}` })
+    .optional(),
+  lifo: z.boolean({ error: 'must be a boolean' }).optional(),
+  jobId: jobIdSchema.optional(),
+  deduplication: z
+    .strictObject({
+      id: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).max(512),
+      ttl: z.int({ error: 'must be an integer number of milliseconds' }).min(1).optional(),
+    })
+    .optional(),
+  removeOnComplete: keepJobsSchema.optional(),
+  removeOnFail: keepJobsSchema.optional(),
+  keepLogs: z.int({ error: 'must be an integer' }).min(1).optional(),
+  stackTraceLimit: z.int({ error: 'must be an integer' }).min(0).max(100).optional(),
+  repeat: repeatSchema.optional(),
+});
+export type JobOptions = z.output<typeof jobOptionsSchema>;
+
+export const jobSchema = z
+  .strictObject({
+    name: z
+      .string({ error: 'must be a string' })
+      .min(1, { error: 'must not be empty' })
+      .max(MAX_JOB_NAME_LENGTH, { error: `must be at most ${MAX_JOB_NAME_LENGTH} characters` }),
+    // Any JSON value, including 0, false, "" and null. Missing data is stored as null.
+    data: z.json().optional(),
+    opts: jobOptionsSchema.optional(),
+  })
+  .superRefine((job, ctx) => {
+    const opts = job.opts;
+    if (opts?.repeat && opts.jobId) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['opts', 'jobId'],
+        message: 'cannot be combined with "repeat"; the scheduler names its own jobs',
+      });
+    }
+    if (opts?.repeat && opts.deduplication) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['opts', 'deduplication'],
+        message: 'cannot be combined with "repeat"',
+      });
+    }
+  });
+export type JobInput = z.output<typeof jobSchema>;
+
+export const MAX_JOBS_PER_REQUEST = 1000;
+
+export const jobListSchema = z
+  .array(jobSchema, { error: 'must be a JSON array of jobs' })
+  .min(1, { error: 'must contain at least one job' })
+  .max(MAX_JOBS_PER_REQUEST, { error: `must contain at most ${MAX_JOBS_PER_REQUEST} jobs` });

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+
+export const MAX_QUEUE_NAME_LENGTH = 100;
+
+/**
+ * Queue name. BullMQ joins key parts with `:`, so a name containing it would collide with
+ * another queue's keys. Braces are allowed so names can carry Redis Cluster hash tags.
+ */
+export const queueNameSchema = z
+  .string({ error: 'must be a string' })
+  .min(1, { error: 'must not be empty' })
+  .max(MAX_QUEUE_NAME_LENGTH, {
+    error: `must be at most ${MAX_QUEUE_NAME_LENGTH} characters`,
+  })
+  .refine((name) => !name.includes(':'), { error: 'must not contain ":"' })
+  // eslint-disable-next-line no-control-regex
+  .refine((name) => !/[\u0000-\u001f\u007f]/.test(name), {
+    error: 'must not contain control characters',
+  });
+
+/** Every state BullMQ reports for a job. */
+export const JOB_STATES = [
+  'waiting',
+  'active',
+  'delayed',
+  'prioritized',
+  'completed',
+  'failed',
+  'paused',
+  'waiting-children',
+] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+/** States listed when a request names none, as BullMQ Proxy does. */
+export const DEFAULT_LISTED_STATES: readonly JobState[] = JOB_STATES.filter(
+  (state) => state !== 'paused' && state !== 'waiting-children',
+);

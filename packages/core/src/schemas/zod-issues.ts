@@ -1,0 +1,60 @@
+import type { z } from 'zod';
+import { ValidationError, type ValidationIssue } from '../errors';
+
+const MAX_VALUE_PREVIEW_CHARS = 60;
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > MAX_VALUE_PREVIEW_CHARS
+    ? `${text.slice(0, MAX_VALUE_PREVIEW_CHARS)}... (${text.length} characters)`
+    : text;
+}
+
+function readPath(input: unknown, path: readonly PropertyKey[]): unknown {
+  let current = input;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
+}
+
+/** Converts zod issues into Bullpen's issue list, naming the field and the value given. */
+export function toValidationIssues(
+  error: z.ZodError,
+  input: unknown,
+  pathPrefix: readonly PropertyKey[] = [],
+): ValidationIssue[] {
+  return error.issues.map((issue) => {
+    const fullPath = [...pathPrefix, ...issue.path];
+    const path = fullPath.length === 0 ? '(body)' : fullPath.map(String).join('.');
+    const given =
+      issue.code === 'unrecognized_keys'
+        ? ''
+        : ` (given: ${describeValue(readPath(input, issue.path))})`;
+    return { path, message: `${issue.message}${given}` };
+  });
+}
+
+/** Parses `input` with `schema`, throwing a ValidationError that lists every issue. */
+export function parseOrThrow<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  what: string,
+  pathPrefix: readonly PropertyKey[] = [],
+): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+
+  const issues = toValidationIssues(result.error, input, pathPrefix);
+  const first = issues[0];
+  const summary = first ? `${first.path}: ${first.message}` : 'invalid value';
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
+  throw new ValidationError(`Invalid ${what}: ${summary}${more}`, issues);
+}
