@@ -69,10 +69,11 @@ function ping(port) {
 /**
  * Starts redis-server on a free loopback port and waits until it replies to PING.
  * `dataDir` receives the dump file when `persist` is true; otherwise nothing is saved.
+ * `port` reuses a known port, for tests that restart a stopped server.
  */
-async function startLocalRedis({ dataDir, persist = false, log = () => {} }) {
+async function startLocalRedis({ dataDir, persist = false, port: fixedPort, log = () => {} }) {
   const binary = ensureRedisServer(log);
-  const port = await findFreePort();
+  const port = fixedPort ?? (await findFreePort());
   fs.mkdirSync(dataDir, { recursive: true });
 
   const args = [

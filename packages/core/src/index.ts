@@ -11,3 +11,4 @@ export * from './schemas/queue';
 export * from './schemas/worker';
 export * from './schemas/zod-issues';
 export * from './job-json';
+export * from './protocol';
