@@ -21,25 +21,15 @@ export interface JobJson {
   state?: JobState | 'unknown';
 }
 
-/** Converts a BullMQ job into the JSON shape BullMQ Proxy clients read. */
+/**
+ * Converts a BullMQ job into the JSON BullMQ Proxy clients read: `Job.toJSON()` (what
+ * `JSON.stringify(job)` produces), with `id` always a string and `state` added when given.
+ */
 export function toJobJson(job: Job, state?: JobState | 'unknown'): JobJson {
-  const json: JobJson = {
-    id: String(job.id),
-    name: job.name,
-    data: job.data ?? null,
-    opts: job.opts as Record<string, unknown>,
-    progress: job.progress,
-    returnvalue: job.returnvalue ?? null,
-    failedReason: job.failedReason,
-    stacktrace: job.stacktrace ?? [],
-    attemptsMade: job.attemptsMade,
-    attemptsStarted: job.attemptsStarted,
-    delay: job.delay,
-    timestamp: job.timestamp,
-    processedOn: job.processedOn,
-    finishedOn: job.finishedOn,
-    queueQualifiedName: job.queueQualifiedName,
-  };
+  const json = job.toJSON() as unknown as JobJson;
+  json.id = String(job.id);
+  json.data = job.data ?? null;
+  json.returnvalue = job.returnvalue ?? null;
   if (state !== undefined) json.state = state;
   return json;
 }

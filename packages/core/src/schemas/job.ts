@@ -131,8 +131,9 @@ export const jobSchema = z
       .string({ error: 'must be a string' })
       .min(1, { error: 'must not be empty' })
       .max(MAX_JOB_NAME_LENGTH, { error: `must be at most ${MAX_JOB_NAME_LENGTH} characters` }),
-    // Any JSON value, including 0, false, "" and null. Missing data is stored as null.
-    data: z.json().optional(),
+    // Any JSON value, including 0, false, "" and null; the body was parsed from JSON, so
+    // nothing else can arrive here. Missing data is stored as null.
+    data: z.unknown(),
     opts: jobOptionsSchema.optional(),
   })
   .superRefine((job, ctx) => {
