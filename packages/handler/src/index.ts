@@ -17,3 +17,4 @@ export {
 } from './errors';
 export type { EventSource } from './event';
 export type { FunctionUrlResponse } from './function-url';
+export { resolveDataDir } from './data-dir';
