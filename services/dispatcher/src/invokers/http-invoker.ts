@@ -1,0 +1,254 @@
+import http from 'node:http';
+import { errors as undiciErrors, request, type Dispatcher } from 'undici';
+import {
+  DISPATCH_HEADERS,
+  EndpointAddressError,
+  UNRECOVERABLE_HEADER,
+  idempotencyKeyFor,
+  type DispatchRequest,
+  type HttpEndpoint,
+} from '@bullpen/core';
+import type { CallOutcome } from '../outcome';
+import { decodeReturnValue } from '../outcome';
+import { parseRetryAfterMs, type CallContext, type Clock } from './call-context';
+import { discardBody, readBodyPrefix, readCappedBody } from './response-body';
+import type { SigV4Signer } from './sigv4-signer';
+import { createTraceparent } from './traceparent';
+
+/** How much of an error response body goes into the job's `failedReason`. */
+const FAILED_REASON_BODY_BYTES = 1024;
+
+const USER_AGENT = 'bullpen-dispatcher';
+
+export interface HttpInvokerSettings {
+  /** The undici Agent that holds the connection pools; see `createEndpointAgent`. */
+  readonly dispatcher: Dispatcher;
+  readonly clock: Clock;
+  /** Queue pause after a 429 or 503 answer that has no usable Retry-After. */
+  readonly throttleDelayMs: number;
+  /** Signs endpoints registered with `auth: {type: "aws-iam"}`. */
+  readonly signer: SigV4Signer;
+  /** Region for SigV4 when the endpoint names none. */
+  readonly defaultRegion?: string;
+}
+
+/** Why the call's own abort signal fired. */
+type AbortCause = 'timeout' | 'abandoned';
+
+/** Calls HTTP endpoints and reads their answers into call outcomes. */
+export class HttpInvoker {
+  private readonly settings: HttpInvokerSettings;
+
+  constructor(settings: HttpInvokerSettings) {
+    this.settings = settings;
+  }
+
+  async call(
+    endpoint: HttpEndpoint,
+    dispatchRequest: DispatchRequest,
+    context: CallContext,
+  ): Promise<CallOutcome> {
+    const body = JSON.stringify(dispatchRequest);
+    const url = new URL(endpoint.url);
+
+    let headers: Record<string, string>;
+    try {
+      headers = await this.buildHeaders(endpoint, url, body, dispatchRequest, context.attempt);
+    } catch (error) {
+      return { kind: 'failed', reason: `Signing the request failed: ${(error as Error).message}` };
+    }
+
+    // One signal covers the whole exchange, from connecting to the last byte of the body,
+    // and also carries the shutdown's request to give up.
+    const controller = new AbortController();
+    let abortCause: AbortCause | undefined;
+    const timer = setTimeout(() => {
+      abortCause = 'timeout';
+      controller.abort();
+    }, endpoint.timeout);
+    const onAbandon = () => {
+      abortCause ??= 'abandoned';
+      controller.abort();
+    };
+    if (context.abandonSignal.aborted) onAbandon();
+    else context.abandonSignal.addEventListener('abort', onAbandon, { once: true });
+
+    let phase: 'request' | 'body' = 'request';
+    try {
+      const response = await request(url, {
+        method: endpoint.method,
+        headers,
+        body,
+        dispatcher: this.settings.dispatcher,
+        signal: controller.signal,
+        headersTimeout: endpoint.timeout,
+        bodyTimeout: endpoint.timeout,
+      });
+      phase = 'body';
+      return await this.readResponse(endpoint, response);
+    } catch (error) {
+      return describeCallError(error, abortCause, phase, endpoint);
+    } finally {
+      clearTimeout(timer);
+      context.abandonSignal.removeEventListener('abort', onAbandon);
+    }
+  }
+
+  private async buildHeaders(
+    endpoint: HttpEndpoint,
+    url: URL,
+    body: string,
+    dispatchRequest: DispatchRequest,
+    attempt: number,
+  ): Promise<Record<string, string>> {
+    // Registered headers come first so that they cannot replace the protocol headers.
+    const headers: Record<string, string> = {
+      ...endpoint.headers,
+      'content-type': 'application/json',
+      'user-agent': USER_AGENT,
+      [DISPATCH_HEADERS.queue]: dispatchRequest.queue,
+      [DISPATCH_HEADERS.jobId]: dispatchRequest.job.id,
+      [DISPATCH_HEADERS.attempt]: String(attempt),
+      [DISPATCH_HEADERS.idempotencyKey]: idempotencyKeyFor(
+        dispatchRequest.queue,
+        dispatchRequest.job.id,
+      ),
+      [DISPATCH_HEADERS.traceparent]: createTraceparent(),
+    };
+    if (!endpoint.auth) return headers;
+
+    const region = endpoint.auth.region ?? this.settings.defaultRegion;
+    if (!region) {
+      throw new Error(
+        'no AWS region for SigV4: set "auth.region" in the registration or AWS_REGION ' +
+          'in the dispatcher environment',
+      );
+    }
+    return this.settings.signer.sign({ url, method: endpoint.method, headers, body }, region);
+  }
+
+  private async readResponse(
+    endpoint: HttpEndpoint,
+    response: Dispatcher.ResponseData,
+  ): Promise<CallOutcome> {
+    const status = response.statusCode;
+    const statusLine =
+      `HTTP ${status} ${response.statusText || http.STATUS_CODES[status] || ''}`.trim();
+
+    if (status >= 200 && status < 300) return readSuccess(endpoint, response);
+
+    if (headerValue(response, UNRECOVERABLE_HEADER)?.toLowerCase() === 'true') {
+      const bodyText = await readBodyPrefix(response.body, FAILED_REASON_BODY_BYTES);
+      return {
+        kind: 'unrecoverable',
+        reason: `${statusLine}, marked unrecoverable by the endpoint`,
+        detail: bodyText,
+      };
+    }
+
+    if (status >= 300 && status < 400) {
+      await response.body.dump();
+      const location = headerValue(response, 'location') ?? 'none';
+      return {
+        kind: 'failed',
+        reason: `${statusLine}: redirects are not followed (Location: ${location})`,
+      };
+    }
+
+    const retryAfter = headerValue(response, 'retry-after');
+    if (status === 429 || (status === 503 && retryAfter !== undefined)) {
+      await response.body.dump();
+      const retryAfterMs = parseRetryAfterMs(retryAfter, this.settings.clock.now());
+      return {
+        kind: 'throttled',
+        reason: `${statusLine}${retryAfter === undefined ? '' : ` (Retry-After: ${retryAfter})`}`,
+        retryAfterMs: retryAfterMs ?? this.settings.throttleDelayMs,
+      };
+    }
+
+    const bodyText = await readBodyPrefix(response.body, FAILED_REASON_BODY_BYTES);
+    return { kind: 'failed', reason: statusLine, detail: bodyText };
+  }
+}
+
+async function readSuccess(
+  endpoint: HttpEndpoint,
+  response: Dispatcher.ResponseData,
+): Promise<CallOutcome> {
+  const declaredLength = Number(headerValue(response, 'content-length'));
+  if (Number.isFinite(declaredLength) && declaredLength > endpoint.maxResponseBytes) {
+    discardBody(response.body);
+    return { kind: 'unrecoverable', reason: overCapReason(endpoint.maxResponseBytes) };
+  }
+
+  const { bytes, overCap } = await readCappedBody(response.body, endpoint.maxResponseBytes);
+  if (overCap) return { kind: 'unrecoverable', reason: overCapReason(endpoint.maxResponseBytes) };
+  return { kind: 'completed', returnValue: decodeReturnValue(bytes) };
+}
+
+function overCapReason(maxResponseBytes: number): string {
+  return (
+    `The response body is larger than maxResponseBytes (${maxResponseBytes} bytes); ` +
+    'the read stopped at the cap. Return less data or register a larger maxResponseBytes.'
+  );
+}
+
+function headerValue(response: Dispatcher.ResponseData, name: string): string | undefined {
+  const value = response.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+const CONNECTION_RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+const DNS_FAILURE_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL']);
+
+/** Names the cause of a call that produced no usable answer. */
+function describeCallError(
+  error: unknown,
+  abortCause: AbortCause | undefined,
+  phase: 'request' | 'body',
+  endpoint: HttpEndpoint,
+): CallOutcome {
+  const origin = new URL(endpoint.url).origin;
+  if (abortCause === 'abandoned') {
+    return { kind: 'abandoned', reason: 'the dispatcher shut down before the call finished' };
+  }
+  if (
+    abortCause === 'timeout' ||
+    error instanceof undiciErrors.HeadersTimeoutError ||
+    error instanceof undiciErrors.BodyTimeoutError
+  ) {
+    return {
+      kind: 'failed',
+      reason: `The call to ${origin} timed out after ${endpoint.timeout} ms`,
+    };
+  }
+  if (error instanceof EndpointAddressError) {
+    return { kind: 'unrecoverable', reason: error.message };
+  }
+
+  const code = (error as { code?: string }).code ?? '';
+  const message = (error as Error).message ?? String(error);
+  if (phase === 'body') {
+    return {
+      kind: 'failed',
+      reason: `The response body from ${origin} was truncated`,
+      detail: message,
+    };
+  }
+  if (code === 'ECONNREFUSED') {
+    return { kind: 'failed', reason: `Connection refused by ${origin}` };
+  }
+  if (CONNECTION_RESET_CODES.has(code)) {
+    return { kind: 'failed', reason: `The connection to ${origin} was reset: ${message}` };
+  }
+  if (DNS_FAILURE_CODES.has(code)) {
+    return { kind: 'failed', reason: `DNS lookup for ${origin} failed (${code})` };
+  }
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return { kind: 'failed', reason: `Connecting to ${origin} timed out` };
+  }
+  return {
+    kind: 'failed',
+    reason: `The call to ${origin} failed: ${code ? `${code} ` : ''}${message}`,
+  };
+}

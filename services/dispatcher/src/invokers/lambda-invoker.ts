@@ -1,0 +1,325 @@
+import http from 'node:http';
+import https from 'node:https';
+import {
+  GetFunctionConfigurationCommand,
+  InvokeCommand,
+  LambdaClient,
+  type InvocationResponse,
+} from '@aws-sdk/client-lambda';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import {
+  MAX_ENDPOINT_TIMEOUT_MS,
+  UNRECOVERABLE_ERROR_TYPE,
+  regionFromFunctionArn,
+  type DispatchRequest,
+  type LambdaEndpoint,
+  type Logger,
+} from '@bullpen/core';
+import { decodeReturnValue, type CallOutcome } from '../outcome';
+import type { AwsCredentialsSource } from './aws-credentials';
+import { MAX_RETRY_AFTER_MS, type CallContext, type Clock } from './call-context';
+
+/** Creates the Lambda client of one region. */
+export type LambdaClientFactory = (region: string) => LambdaClient;
+
+export interface LambdaClientSettings {
+  readonly region: string;
+  /** Lambda API endpoint override (LocalStack, the local Lambda host); default AWS's own. */
+  readonly endpoint?: string;
+  readonly credentials: AwsCredentialsSource;
+  /** Idle time before the first TCP keep-alive probe; default 30 s, well under NAT idle timeouts. */
+  readonly keepAliveMsecs?: number;
+}
+
+/**
+ * Creates a Lambda client for dispatching. `maxAttempts: 1` because a retried Invoke
+ * after a client-side timeout runs the function a second time, and the job's own
+ * attempts already decide retries. The agents keep TCP keep-alive probes going so that a
+ * NAT gateway does not drop a connection that waits up to 15 minutes for its answer.
+ * `throwOnRequestTimeout` makes the request timeout an error; @smithy/node-http-handler 4
+ * only logs a warning without it.
+ */
+export function createLambdaClient(settings: LambdaClientSettings): LambdaClient {
+  const agentOptions = {
+    keepAlive: true,
+    keepAliveMsecs: settings.keepAliveMsecs ?? 30_000,
+    // Each in-flight Invoke holds a socket for its whole run, so the SDK's default of 50
+    // sockets would queue calls that the worker's concurrency allows.
+    maxSockets: Infinity,
+  };
+  return new LambdaClient({
+    region: settings.region,
+    endpoint: settings.endpoint,
+    credentials: settings.credentials,
+    maxAttempts: 1,
+    requestHandler: new NodeHttpHandler({
+      httpAgent: new http.Agent(agentOptions),
+      httpsAgent: new https.Agent(agentOptions),
+      connectionTimeout: 10_000,
+      throwOnRequestTimeout: true,
+    }),
+  });
+}
+
+/** Added to a function's configured timeout so Lambda reports its own timeout first. */
+const FUNCTION_TIMEOUT_MARGIN_MS = 5_000;
+/** How long a function's configured timeout is trusted before it is read again. */
+const FUNCTION_TIMEOUT_CACHE_MS = 5 * 60 * 1000;
+
+const UNRECOVERABLE_ERROR_NAMES = new Set([
+  'ResourceNotFoundException',
+  'AccessDeniedException',
+  'UnrecognizedClientException',
+  'InvalidParameterValueException',
+  'InvalidRequestContentException',
+  'RequestTooLargeException',
+  'UnsupportedMediaTypeException',
+  'KMSAccessDeniedException',
+  'EC2AccessDeniedException',
+  'RecursiveInvocationException',
+]);
+const THROTTLE_ERROR_NAMES = new Set([
+  'TooManyRequestsException',
+  'EC2ThrottledException',
+  'ThrottlingException',
+]);
+
+export interface LambdaInvokerSettings {
+  readonly clientFactory: LambdaClientFactory;
+  /** Region for function names that are not ARNs and endpoints that name no region. */
+  readonly defaultRegion?: string;
+  readonly clock: Clock;
+  /** Queue pause after a throttle that gives no `retryAfterSeconds`. */
+  readonly throttleDelayMs: number;
+  readonly logger: Logger;
+}
+
+interface CachedTimeout {
+  readonly timeoutMs: number;
+  readonly expiresAtMs: number;
+}
+
+type AbortCause = 'timeout' | 'abandoned';
+
+/** Invokes Lambda functions synchronously and reads their answers into call outcomes. */
+export class LambdaInvoker {
+  private readonly settings: LambdaInvokerSettings;
+  private readonly clients = new Map<string, LambdaClient>();
+  private readonly timeouts = new Map<string, CachedTimeout>();
+
+  constructor(settings: LambdaInvokerSettings) {
+    this.settings = settings;
+  }
+
+  async call(
+    endpoint: LambdaEndpoint,
+    dispatchRequest: DispatchRequest,
+    context: CallContext,
+  ): Promise<CallOutcome> {
+    const region =
+      regionFromFunctionArn(endpoint.functionName) ??
+      endpoint.region ??
+      this.settings.defaultRegion;
+    if (!region) {
+      return {
+        kind: 'unrecoverable',
+        reason:
+          `No AWS region for function "${endpoint.functionName}": register a function ARN, ` +
+          'set "region" on the endpoint, or set AWS_REGION for the dispatcher',
+      };
+    }
+    const client = this.clientFor(region);
+
+    const timeout = await this.resolveTimeoutMs(client, region, endpoint);
+    if (typeof timeout !== 'number') return timeout;
+
+    const controller = new AbortController();
+    let abortCause: AbortCause | undefined;
+    const timer = setTimeout(() => {
+      abortCause = 'timeout';
+      controller.abort();
+    }, timeout);
+    const onAbandon = () => {
+      abortCause ??= 'abandoned';
+      controller.abort();
+    };
+    if (context.abandonSignal.aborted) onAbandon();
+    else context.abandonSignal.addEventListener('abort', onAbandon, { once: true });
+
+    try {
+      const response = await client.send(
+        new InvokeCommand({
+          FunctionName: endpoint.functionName,
+          Qualifier: endpoint.qualifier,
+          InvocationType: 'RequestResponse',
+          Payload: Buffer.from(JSON.stringify(dispatchRequest)),
+        }),
+        { abortSignal: controller.signal, requestTimeout: timeout },
+      );
+      return readInvocation(endpoint, response);
+    } catch (error) {
+      return this.describeInvokeError(error, abortCause, endpoint, timeout);
+    } finally {
+      clearTimeout(timer);
+      context.abandonSignal.removeEventListener('abort', onAbandon);
+    }
+  }
+
+  /** Destroys every client and its connections. */
+  close(): void {
+    for (const client of this.clients.values()) client.destroy();
+    this.clients.clear();
+  }
+
+  private clientFor(region: string): LambdaClient {
+    let client = this.clients.get(region);
+    if (!client) {
+      client = this.settings.clientFactory(region);
+      this.clients.set(region, client);
+    }
+    return client;
+  }
+
+  /**
+   * Returns the call's timeout in ms: the registered one, else the function's configured
+   * timeout plus a margin. Reading the configuration needs `lambda:GetFunctionConfiguration`,
+   * which a role allowed only to invoke lacks; the call then gets Lambda's 15-minute maximum.
+   */
+  private async resolveTimeoutMs(
+    client: LambdaClient,
+    region: string,
+    endpoint: LambdaEndpoint,
+  ): Promise<number | CallOutcome> {
+    if (endpoint.timeout !== undefined) return endpoint.timeout;
+
+    const key = `${region}|${endpoint.functionName}|${endpoint.qualifier ?? ''}`;
+    const nowMs = this.settings.clock.now();
+    const cached = this.timeouts.get(key);
+    if (cached && cached.expiresAtMs > nowMs) return cached.timeoutMs;
+
+    let timeoutMs: number;
+    try {
+      const configuration = await client.send(
+        new GetFunctionConfigurationCommand({
+          FunctionName: endpoint.functionName,
+          Qualifier: endpoint.qualifier,
+        }),
+      );
+      timeoutMs = (configuration.Timeout ?? 3) * 1000 + FUNCTION_TIMEOUT_MARGIN_MS;
+    } catch (error) {
+      const name = (error as Error).name;
+      if (name === 'ResourceNotFoundException') {
+        return {
+          kind: 'unrecoverable',
+          reason: notFoundReason(endpoint, (error as Error).message),
+        };
+      }
+      this.settings.logger.warn(
+        { functionName: endpoint.functionName, region, errorName: name, err: error },
+        'reading the function timeout failed; using the Lambda maximum',
+      );
+      timeoutMs = MAX_ENDPOINT_TIMEOUT_MS + FUNCTION_TIMEOUT_MARGIN_MS;
+    }
+    this.timeouts.set(key, { timeoutMs, expiresAtMs: nowMs + FUNCTION_TIMEOUT_CACHE_MS });
+    return timeoutMs;
+  }
+
+  private describeInvokeError(
+    error: unknown,
+    abortCause: AbortCause | undefined,
+    endpoint: LambdaEndpoint,
+    timeoutMs: number,
+  ): CallOutcome {
+    const name = (error as Error).name ?? 'Error';
+    const message = (error as Error).message ?? String(error);
+    const code = (error as { code?: string }).code ?? '';
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    const target = describeFunction(endpoint);
+
+    if (abortCause === 'abandoned') {
+      return { kind: 'abandoned', reason: 'the dispatcher shut down before the call finished' };
+    }
+    if (abortCause === 'timeout' || name === 'TimeoutError' || code === 'ETIMEDOUT') {
+      return { kind: 'failed', reason: `The Invoke of ${target} timed out after ${timeoutMs} ms` };
+    }
+    if (THROTTLE_ERROR_NAMES.has(name) || status === 429) {
+      return {
+        kind: 'throttled',
+        reason: `${name}: ${message}`,
+        retryAfterMs: this.retryAfterMs(error),
+      };
+    }
+    if (name === 'ResourceNotFoundException') {
+      return { kind: 'unrecoverable', reason: notFoundReason(endpoint, message) };
+    }
+    if (UNRECOVERABLE_ERROR_NAMES.has(name)) {
+      return { kind: 'unrecoverable', reason: `${name} from ${target}: ${message}` };
+    }
+    if (code === 'ECONNREFUSED') {
+      return { kind: 'failed', reason: `Connection refused by the Lambda endpoint for ${target}` };
+    }
+    if (code === 'ECONNRESET' || code === 'EPIPE') {
+      return {
+        kind: 'failed',
+        reason: `The connection to Lambda was reset during ${target}: ${message}`,
+      };
+    }
+    return { kind: 'failed', reason: `${name} from ${target}: ${message}` };
+  }
+
+  private retryAfterMs(error: unknown): number {
+    const seconds = Number((error as { retryAfterSeconds?: string }).retryAfterSeconds);
+    if (!Number.isFinite(seconds) || seconds < 0) return this.settings.throttleDelayMs;
+    return Math.min(Math.ceil(seconds * 1000), MAX_RETRY_AFTER_MS);
+  }
+}
+
+/** Maps a finished Invoke to an outcome: the payload on success, the error on FunctionError. */
+function readInvocation(endpoint: LambdaEndpoint, response: InvocationResponse): CallOutcome {
+  const payload = Buffer.from(response.Payload ?? new Uint8Array());
+  if (response.FunctionError) {
+    const { errorType, errorMessage } = readFunctionError(payload, response.FunctionError);
+    const kind = errorType === UNRECOVERABLE_ERROR_TYPE ? 'unrecoverable' : 'failed';
+    return { kind, reason: errorType, detail: errorMessage };
+  }
+  // Lambda caps a synchronous response at 6 MB and the SDK reads it whole, so the cap is
+  // checked after the read rather than during it.
+  if (payload.length > endpoint.maxResponseBytes) {
+    return {
+      kind: 'unrecoverable',
+      reason:
+        `The function returned ${payload.length} bytes, more than maxResponseBytes ` +
+        `(${endpoint.maxResponseBytes} bytes). Return less data or register a larger maxResponseBytes.`,
+    };
+  }
+  return { kind: 'completed', returnValue: decodeReturnValue(payload) };
+}
+
+function readFunctionError(
+  payload: Buffer,
+  functionError: string,
+): { errorType: string; errorMessage: string } {
+  const decoded = decodeReturnValue(payload);
+  if (decoded !== null && typeof decoded === 'object') {
+    const { errorType, errorMessage } = decoded as { errorType?: unknown; errorMessage?: unknown };
+    return {
+      errorType: typeof errorType === 'string' ? errorType : functionError,
+      errorMessage: typeof errorMessage === 'string' ? errorMessage : JSON.stringify(decoded),
+    };
+  }
+  const text = typeof decoded === 'string' ? decoded : '';
+  return { errorType: functionError, errorMessage: text.slice(0, 1024) || 'no error payload' };
+}
+
+function describeFunction(endpoint: LambdaEndpoint): string {
+  return endpoint.qualifier
+    ? `function ${endpoint.functionName}:${endpoint.qualifier}`
+    : `function ${endpoint.functionName}`;
+}
+
+function notFoundReason(endpoint: LambdaEndpoint, message: string): string {
+  return (
+    `ResourceNotFoundException: ${describeFunction(endpoint)} does not exist in this ` +
+    `account and region (${message}). Register an existing function or deploy it first.`
+  );
+}

@@ -1,0 +1,343 @@
+import type { Redis } from 'ioredis';
+import { Queue, Worker } from 'bullmq';
+import { normalizedRegistrationSchema, type Logger, type WorkerRegistration } from '@bullpen/core';
+import { createJobProcessor, type JobDispatchSettings, type QueueBinding } from './job-processor';
+import type { DispatcherMetrics } from './metrics';
+import type { RegistrySink } from './registry-follower';
+import { canUpdateInPlace, workerOptionsFor } from './worker-options';
+
+export interface QueueWorkersSettings {
+  /** Shared by every worker and queue handle for non-blocking commands. */
+  readonly connection: Redis;
+  readonly queuePrefix: string;
+  /** Stored by BullMQ on each processed job as the worker name. */
+  readonly workerName: string;
+  readonly dispatch: JobDispatchSettings;
+  readonly metrics: DispatcherMetrics;
+  readonly logger: Logger;
+}
+
+interface DesiredRegistration {
+  readonly raw: string;
+  readonly registration: WorkerRegistration;
+}
+
+interface RunningQueue {
+  raw: string;
+  readonly binding: QueueBinding;
+  readonly worker: Worker;
+  /** Queue handle for global concurrency and job counts. */
+  readonly queue: Queue;
+}
+
+interface QueueSlot {
+  readonly name: string;
+  desired?: DesiredRegistration;
+  running?: RunningQueue;
+  /** Last stored value that failed validation, so each bad value is logged once. */
+  invalidRaw?: string;
+  /** Last valid value that BullMQ rejected, so it is not retried on every reconcile. */
+  startFailedRaw?: string;
+  settling?: Promise<void>;
+}
+
+/** Minimum time between two logged `error` events of one queue's worker. */
+const WORKER_ERROR_LOG_INTERVAL_MS = 10_000;
+
+type ParseResult =
+  | { ok: true; registration: WorkerRegistration }
+  | { ok: false; issues: Array<{ path: string; message: string }> };
+
+/**
+ * Validates a stored registration. Issues carry the field path and zod's message but never
+ * the value, because a value may be a header secret.
+ */
+export function parseStoredRegistration(queue: string, raw: string): ParseResult {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (error) {
+    return {
+      ok: false,
+      issues: [{ path: '(value)', message: `invalid JSON: ${(error as Error).message}` }],
+    };
+  }
+  const result = normalizedRegistrationSchema.safeParse(json);
+  if (!result.success) {
+    return {
+      ok: false,
+      issues: result.error.issues.map((issue) => ({
+        path: issue.path.length === 0 ? '(value)' : issue.path.map(String).join('.'),
+        message: issue.message,
+      })),
+    };
+  }
+  if (result.data.queue !== queue) {
+    return {
+      ok: false,
+      issues: [{ path: 'queue', message: `names another queue than the hash field "${queue}"` }],
+    };
+  }
+  return { ok: true, registration: result.data };
+}
+
+/**
+ * One BullMQ Worker per registered queue. Each queue moves towards its desired
+ * registration one step at a time, so a replaced worker is closed, and its in-flight
+ * calls finished, before the next one takes jobs: the queue never runs at twice its
+ * concurrency. Endpoint and concurrency changes apply to the running worker instead.
+ */
+export class QueueWorkers implements RegistrySink {
+  private readonly settings: QueueWorkersSettings;
+  private readonly slots = new Map<string, QueueSlot>();
+  private closing = false;
+
+  constructor(settings: QueueWorkersSettings) {
+    this.settings = settings;
+  }
+
+  apply(queue: string, raw: string | undefined): void {
+    if (this.closing) return;
+    const slot = this.slotFor(queue);
+    this.updateDesired(slot, raw);
+    this.settle(slot);
+  }
+
+  applyAll(all: ReadonlyMap<string, string>): void {
+    for (const [queue, raw] of all) this.apply(queue, raw);
+    for (const queue of this.slots.keys()) {
+      if (!all.has(queue)) this.apply(queue, undefined);
+    }
+  }
+
+  /** Names of the queues with a running worker, sorted. */
+  runningQueues(): string[] {
+    return [...this.slots.values()]
+      .filter((slot) => slot.running)
+      .map((slot) => slot.name)
+      .sort();
+  }
+
+  /** Queue handles of the running workers, for job counts. */
+  runningQueueHandles(): Queue[] {
+    return [...this.slots.values()].flatMap((slot) => (slot.running ? [slot.running.queue] : []));
+  }
+
+  /**
+   * Stops every worker from fetching jobs and resolves once their in-flight calls have
+   * finished and the workers are closed. No registration change applies after this call.
+   */
+  async closeAll(): Promise<void> {
+    this.closing = true;
+    const closings = [...this.slots.values()].map(async (slot) => {
+      await slot.settling;
+      if (slot.running) await this.stopQueue(slot, slot.running, 'dispatcher shutdown');
+    });
+    await Promise.all(closings);
+  }
+
+  private slotFor(queue: string): QueueSlot {
+    let slot = this.slots.get(queue);
+    if (!slot) {
+      slot = { name: queue };
+      this.slots.set(queue, slot);
+    }
+    return slot;
+  }
+
+  private updateDesired(slot: QueueSlot, raw: string | undefined): void {
+    if (raw === undefined) {
+      slot.desired = undefined;
+      slot.invalidRaw = undefined;
+      return;
+    }
+    if (raw === slot.desired?.raw || raw === slot.invalidRaw) return;
+
+    const parsed = parseStoredRegistration(slot.name, raw);
+    if (!parsed.ok) {
+      slot.invalidRaw = raw;
+      slot.desired = undefined;
+      this.settings.metrics.registrationsRejected.inc({ queue: slot.name });
+      this.settings.logger.error(
+        { queue: slot.name, issues: parsed.issues },
+        'invalid worker registration skipped; the queue has no worker until it is registered again',
+      );
+      return;
+    }
+    slot.invalidRaw = undefined;
+    slot.desired = { raw, registration: parsed.registration };
+  }
+
+  private settle(slot: QueueSlot): void {
+    if (slot.settling || this.closing) return;
+    slot.settling = this.moveTowardsDesired(slot)
+      .catch((error: unknown) => {
+        this.settings.logger.error(
+          { queue: slot.name, err: error },
+          'changing the worker of a queue failed; the next registry change or reconcile retries',
+        );
+      })
+      .finally(() => {
+        slot.settling = undefined;
+        // A change that arrived while the last step was finishing still needs its turn.
+        if (!this.closing && needsChange(slot)) this.settle(slot);
+      });
+  }
+
+  private async moveTowardsDesired(slot: QueueSlot): Promise<void> {
+    while (!this.closing && needsChange(slot)) {
+      const desired = slot.desired;
+      const running = slot.running;
+
+      if (
+        running &&
+        desired &&
+        canUpdateInPlace(running.binding.registration, desired.registration)
+      ) {
+        await this.updateInPlace(slot, running, desired);
+      } else if (running) {
+        await this.stopQueue(
+          slot,
+          running,
+          desired ? 'registration replaced' : 'registration removed',
+        );
+      } else if (desired) {
+        await this.startQueue(slot, desired);
+      }
+    }
+  }
+
+  private async startQueue(slot: QueueSlot, desired: DesiredRegistration): Promise<void> {
+    const { registration } = desired;
+    const binding: QueueBinding = { registration };
+    let worker: Worker;
+    try {
+      worker = new Worker(
+        slot.name,
+        createJobProcessor(slot.name, binding, this.settings.dispatch),
+        workerOptionsFor(registration, {
+          connection: this.settings.connection,
+          prefix: this.settings.queuePrefix,
+          name: this.settings.workerName,
+        }),
+      );
+    } catch (error) {
+      slot.startFailedRaw = desired.raw;
+      this.settings.metrics.registrationsRejected.inc({ queue: slot.name });
+      this.settings.logger.error(
+        { queue: slot.name, err: error },
+        'BullMQ rejected the worker registration; the queue is skipped',
+      );
+      return;
+    }
+    binding.worker = worker;
+    worker.on('error', this.workerErrorLogger(slot.name));
+
+    const queue = new Queue(slot.name, {
+      connection: this.settings.connection,
+      prefix: this.settings.queuePrefix,
+    });
+    queue.on('error', this.workerErrorLogger(slot.name));
+    slot.running = { raw: desired.raw, binding, worker, queue };
+    slot.startFailedRaw = undefined;
+    this.settings.metrics.workers.set(this.runningQueues().length);
+
+    await this.applyGlobalConcurrency(slot.name, queue, registration.opts.globalConcurrency);
+    if (this.closing) return;
+    worker.run().catch((error: unknown) => {
+      this.settings.logger.error({ queue: slot.name, err: error }, 'worker stopped with an error');
+    });
+    this.settings.logger.info(
+      {
+        queue: slot.name,
+        endpointType: registration.endpoint.type,
+        concurrency: worker.concurrency,
+      },
+      'worker started',
+    );
+  }
+
+  private async updateInPlace(
+    slot: QueueSlot,
+    running: RunningQueue,
+    desired: DesiredRegistration,
+  ): Promise<void> {
+    const previous = running.binding.registration;
+    running.binding.registration = desired.registration;
+    running.raw = desired.raw;
+
+    const concurrency = desired.registration.opts.concurrency ?? 1;
+    if (running.worker.concurrency !== concurrency) running.worker.concurrency = concurrency;
+    if (previous.opts.globalConcurrency !== desired.registration.opts.globalConcurrency) {
+      await this.applyGlobalConcurrency(
+        slot.name,
+        running.queue,
+        desired.registration.opts.globalConcurrency,
+      );
+    }
+    this.settings.logger.info(
+      { queue: slot.name, endpointType: desired.registration.endpoint.type, concurrency },
+      'worker registration updated in place',
+    );
+  }
+
+  private async stopQueue(slot: QueueSlot, running: RunningQueue, reason: string): Promise<void> {
+    this.settings.logger.info(
+      { queue: slot.name, reason },
+      'worker closing; waiting for in-flight calls',
+    );
+    try {
+      await running.worker.close();
+    } finally {
+      await running.queue.close().catch((error: unknown) => {
+        this.settings.logger.warn(
+          { queue: slot.name, err: error },
+          'closing the queue handle failed',
+        );
+      });
+      if (slot.running === running) slot.running = undefined;
+      this.settings.metrics.workers.set(this.runningQueues().length);
+    }
+    this.settings.logger.info({ queue: slot.name, reason }, 'worker closed');
+  }
+
+  private async applyGlobalConcurrency(
+    queueName: string,
+    queue: Queue,
+    globalConcurrency: number | undefined,
+  ): Promise<void> {
+    try {
+      if (globalConcurrency === undefined) await queue.removeGlobalConcurrency();
+      else await queue.setGlobalConcurrency(globalConcurrency);
+    } catch (error) {
+      this.settings.logger.error(
+        { queue: queueName, globalConcurrency, err: error },
+        'setting the global concurrency failed; the worker runs with its local concurrency only',
+      );
+    }
+  }
+
+  /** Logs a worker's `error` events, at most one line per interval with a count of the rest. */
+  private workerErrorLogger(queue: string): (error: Error) => void {
+    let lastLoggedMs = 0;
+    let suppressed = 0;
+    return (error) => {
+      const nowMs = this.settings.dispatch.clock.now();
+      if (nowMs - lastLoggedMs < WORKER_ERROR_LOG_INTERVAL_MS) {
+        suppressed += 1;
+        return;
+      }
+      this.settings.logger.error({ queue, err: error, suppressed }, 'worker error');
+      lastLoggedMs = nowMs;
+      suppressed = 0;
+    };
+  }
+}
+
+/** Whether the slot's running worker differs from what the registry asks for. */
+function needsChange(slot: QueueSlot): boolean {
+  if (slot.desired?.raw === slot.running?.raw) return false;
+  // A registration BullMQ rejected stays skipped until the stored value changes.
+  if (!slot.running && slot.desired?.raw === slot.startFailedRaw) return false;
+  return true;
+}
