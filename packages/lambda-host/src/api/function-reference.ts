@@ -58,7 +58,7 @@ export function resolveFunctionTarget(
     queryQualifier !== undefined &&
     nameQualifier !== queryQualifier
   ) {
-    // NOTE: message text as Lambda has been seen to send it; the API reference gives no text.
+    // NOTE: unconfirmed message text, because the API reference gives none.
     throw invalidParameterValue(
       'The derived qualifier from the function name does not match the specified qualifier.',
     );

@@ -27,6 +27,10 @@ export function readRequestBody(
       resolve({ bytes: tooLarge ? Buffer.alloc(0) : Buffer.concat(chunks), sizeBytes, tooLarge });
     });
     request.on('error', reject);
+    request.on('close', () => {
+      if (!request.complete)
+        reject(new Error('The client closed the request before sending all of its body'));
+    });
   });
 }
 

@@ -16,8 +16,8 @@ import {
 export const MAX_REQUEST_PAYLOAD_BYTES = 6_291_456;
 
 /**
- * Retry-After value, in seconds, of a throttled invocation. NOTE: Lambda does not document the
- * value it sends, so this is a guess kept short so that retrying callers stay quick in tests.
+ * Retry-After value, in seconds, of a throttled invocation. NOTE: the value Lambda sends is
+ * unconfirmed; 1 s keeps retrying callers quick in tests.
  */
 export const THROTTLE_RETRY_AFTER_SECONDS = 1;
 
@@ -116,7 +116,7 @@ function sendInvocationResult(
     sendBody(response, 200, headers, outcome.payloadJson);
     return;
   }
-  // Lambda's Node.js runtimes report every function error, thrown or not, as Unhandled.
+  // Thrown errors, timeouts and crashes are all reported as Unhandled.
   headers['X-Amz-Function-Error'] = 'Unhandled';
   sendBody(response, 200, headers, JSON.stringify(outcome.error));
 }

@@ -52,7 +52,7 @@ export function resourceNotFound(arn: string): LambdaApiError {
 }
 
 export function requestTooLarge(limitBytes: number): LambdaApiError {
-  // NOTE: message text as Lambda has been seen to send it; the API reference gives no text.
+  // NOTE: unconfirmed message text, because the API reference gives none.
   return new LambdaApiError({
     status: 413,
     errorType: 'RequestTooLargeException',

@@ -134,6 +134,13 @@ export class ExecutionEnvironment {
         },
       };
       this.running = running;
+      if (!this.alive) {
+        running.settle({
+          kind: 'function-error',
+          error: { errorType: 'Runtime.ExitError', errorMessage: 'Error: Runtime exited' },
+        });
+        return;
+      }
 
       void this.waitForInit().then((initError) => {
         if (this.running !== running) return;
@@ -172,7 +179,7 @@ export class ExecutionEnvironment {
       timer = setTimeout(
         () =>
           resolve({
-            // NOTE: Lambda documents the 10 s init limit but not the error type it reports.
+            // NOTE: the error type Lambda reports for an init phase over 10 s is unconfirmed.
             errorType: 'Sandbox.Timedout',
             errorMessage: `Error: Init phase timed out after ${formatSeconds(INIT_TIMEOUT_MS)} seconds`,
           }),
@@ -305,7 +312,7 @@ function environmentSettings(fn: ResolvedFunction, environmentId: string): Envir
 }
 
 /**
- * The variables Lambda sets in every Node.js execution environment, then the function's own.
+ * Returns the variables Lambda sets in every Node.js execution environment, then the function's own.
  * Fake credentials keep an AWS SDK client inside a handler from falling back to the instance
  * metadata service. A function that needs other values sets them in `environment`.
  */

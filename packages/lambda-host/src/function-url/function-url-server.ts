@@ -36,7 +36,7 @@ async function serveFunctionUrl(
   const receivedAt = new Date();
   const body = await readRequestBody(request, MAX_REQUEST_PAYLOAD_BYTES);
   if (body.tooLarge) {
-    // NOTE: the status and body Lambda returns for an oversized Function URL request are guesses.
+    // NOTE: the status and body of an oversized Function URL request are unconfirmed.
     sendBody(
       response,
       413,
@@ -55,7 +55,7 @@ async function serveFunctionUrl(
     clientContext: undefined,
   });
   if (result.kind === 'throttled') {
-    // NOTE: the body a throttled Function URL returns is not documented; the status is 429.
+    // NOTE: the body of a throttled Function URL response is unconfirmed.
     sendBody(response, 429, { 'Content-Type': 'application/json' }, '{"Message":"Rate Exceeded."}');
     return;
   }
