@@ -137,7 +137,10 @@ export class ExecutionEnvironment {
       if (!this.alive) {
         running.settle({
           kind: 'function-error',
-          error: { errorType: 'Runtime.ExitError', errorMessage: 'Error: Runtime exited' },
+          error: {
+            errorType: 'Runtime.ExitError',
+            errorMessage: `RequestId: ${request.requestId} Error: Runtime exited without providing a reason`,
+          },
         });
         return;
       }
