@@ -30,6 +30,10 @@ export function toJobJson(job: Job, state?: JobState | 'unknown'): JobJson {
   json.id = String(job.id);
   json.data = job.data ?? null;
   json.returnvalue = job.returnvalue ?? null;
+  // Job.toJSON() leaves these out when they are unset; clients expect them present.
+  json.stacktrace = job.stacktrace ?? [];
+  json.delay = job.delay ?? 0;
+  json.attemptsStarted = job.attemptsStarted ?? 0;
   if (state !== undefined) json.state = state;
   return json;
 }

@@ -133,7 +133,7 @@ export const jobSchema = z
       .max(MAX_JOB_NAME_LENGTH, { error: `must be at most ${MAX_JOB_NAME_LENGTH} characters` }),
     // Any JSON value, including 0, false, "" and null; the body was parsed from JSON, so
     // nothing else can arrive here. Missing data is stored as null.
-    data: z.unknown(),
+    data: z.unknown().optional(),
     opts: jobOptionsSchema.optional(),
   })
   .superRefine((job, ctx) => {

@@ -1,0 +1,82 @@
+import { NotFoundError, WorkerRegistry, type Logger } from '@bullpen/core';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import type { Redis } from 'ioredis';
+import type { ApiConfig } from './config';
+import type { ApiApp, ApiDeps, ApiEnv } from './deps';
+import { createErrorHandler } from './errors';
+import { JobTokenVerifier } from './job-token';
+import { bearerAuth } from './middleware/auth';
+import { rejectMalformedPath } from './middleware/path';
+import { requireRedis } from './middleware/redis-ready';
+import { QueueCache } from './queues';
+import { registerHealthRoutes } from './routes/health';
+import { registerJobCallbackRoutes } from './routes/job-callbacks';
+import { registerJobRoutes } from './routes/jobs';
+import { registerWorkerRoutes } from './routes/workers';
+
+const PUBLIC_PATHS = new Set(['/health', '/ready']);
+
+/** Progress and log callbacks carry a job token instead of an API token. */
+function isJobCallback(method: string, path: string): boolean {
+  return method === 'POST' && /^\/queues\/[^/]+\/jobs\/[^/]+\/(progress|logs)$/.test(path);
+}
+
+export interface AppOptions {
+  readonly config: ApiConfig;
+  /** Connection for routes; it should fail fast (no offline queue, a command timeout). */
+  readonly redis: Redis;
+  readonly logger: Logger;
+}
+
+/** Builds the Hono app with every route; the caller owns the Redis connection. */
+export function createApp(options: AppOptions): { app: ApiApp; deps: ApiDeps } {
+  const { config, redis, logger } = options;
+  const deps: ApiDeps = {
+    config,
+    redis,
+    logger,
+    registry: new WorkerRegistry(redis, config.queuePrefix),
+    queues: new QueueCache(redis, config.queuePrefix, logger),
+    jobTokens: new JobTokenVerifier(redis, config.queuePrefix),
+  };
+
+  const app: ApiApp = new OpenAPIHono<ApiEnv>();
+  const auth = bearerAuth({ tokens: config.authTokens, disabled: config.authDisabled });
+  const redisGuard = requireRedis(redis, config.redisTimeoutMs);
+
+  app.onError(createErrorHandler(logger));
+  app.notFound(() => {
+    throw new NotFoundError('No route matches this method and path.');
+  });
+
+  app.use('*', requestId());
+  app.use('*', rejectMalformedPath());
+  app.use('*', bodyLimit({ maxSize: config.maxBodyBytes }));
+  app.use('*', async (c, next) => {
+    if (PUBLIC_PATHS.has(c.req.path) || isJobCallback(c.req.method, c.req.path)) return next();
+    return auth(c, next);
+  });
+  app.use('*', async (c, next) => {
+    if (c.req.path === '/health' || c.req.path === '/openapi.json') return next();
+    return redisGuard(c, next);
+  });
+
+  registerHealthRoutes(app, deps);
+  registerWorkerRoutes(app, deps);
+  registerJobRoutes(app, deps);
+  registerJobCallbackRoutes(app, deps);
+
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Bullpen API',
+      version: '0.1.0',
+      description: 'BullMQ queues whose workers are AWS Lambda functions or HTTP endpoints.',
+    },
+    ...(config.publicApiUrl ? { servers: [{ url: config.publicApiUrl }] } : {}),
+  });
+
+  return { app, deps };
+}

@@ -1,0 +1,44 @@
+import { UnsupportedMediaTypeError, ValidationError } from '@bullpen/core';
+import type { Context } from 'hono';
+
+/**
+ * Media types whose body is read as JSON. BullMQ Proxy parsed every body as JSON whatever
+ * its Content-Type, and `curl -d` sends application/x-www-form-urlencoded, so those clients
+ * keep working; a body declared as anything else (multipart, XML, ...) is 415.
+ */
+const JSON_COMPATIBLE_MEDIA_TYPES = new Set([
+  '',
+  'application/json',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+]);
+
+/** Reads the request body as JSON, failing with 400 on an empty or malformed body. */
+export async function readJsonBody(c: Context): Promise<unknown> {
+  const mediaType = mediaTypeOf(c);
+  if (!JSON_COMPATIBLE_MEDIA_TYPES.has(mediaType) && !mediaType.endsWith('+json')) {
+    throw new UnsupportedMediaTypeError(
+      `Unsupported Content-Type "${mediaType.slice(0, 100)}"; send application/json.`,
+    );
+  }
+
+  const text = await c.req.text();
+  if (text.trim() === '') {
+    throw new ValidationError('Invalid request body: the body is empty; send a JSON value.', [
+      { path: '(body)', message: 'must not be empty' },
+    ]);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ValidationError(
+      `Invalid request body: malformed JSON (${(error as Error).message.slice(0, 200)}).`,
+      [{ path: '(body)', message: 'must be valid JSON' }],
+    );
+  }
+}
+
+/** Media type of the request without parameters, lower-cased. */
+export function mediaTypeOf(c: Context): string {
+  return c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase() ?? '';
+}

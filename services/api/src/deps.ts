@@ -1,0 +1,25 @@
+import type { Logger, WorkerRegistry } from '@bullpen/core';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { z } from 'zod';
+import type { Redis } from 'ioredis';
+import type { ApiConfig } from './config';
+import type { JobTokenVerifier } from './job-token';
+import type { QueueCache } from './queues';
+
+/** What the routes need, built once per app. */
+export interface ApiDeps {
+  readonly config: ApiConfig;
+  readonly redis: Redis;
+  readonly registry: WorkerRegistry;
+  readonly queues: QueueCache;
+  readonly jobTokens: JobTokenVerifier;
+  readonly logger: Logger;
+}
+
+export type ApiEnv = { Variables: { requestId: string } };
+export type ApiApp = OpenAPIHono<ApiEnv>;
+
+/** Describes a JSON response in the OpenAPI document. */
+export function responseJson(description: string, schema: z.ZodType) {
+  return { description, content: { 'application/json': { schema } } };
+}

@@ -1,0 +1,96 @@
+import { jobListSchema, NotFoundError, parseOrThrow, toJobJson } from '@bullpen/core';
+import { createRoute, z } from '@hono/zod-openapi';
+import { addJobs } from '../add-jobs';
+import { readJsonBody } from '../body';
+import { responseJson, type ApiApp, type ApiDeps } from '../deps';
+import {
+  errorResponseSchema,
+  jobJsonSchema,
+  jobParamsSchema,
+  listJobsQuerySchema,
+  queueParamsSchema,
+} from './schemas';
+
+const addJobsRoute = createRoute({
+  method: 'post',
+  path: '/queues/{queue}/jobs',
+  summary: 'Add jobs; plain jobs are added atomically, repeating jobs create job schedulers',
+  request: {
+    params: queueParamsSchema,
+    body: { content: { 'application/json': { schema: jobListSchema } } },
+  },
+  responses: {
+    200: responseJson(
+      'The jobs in request order; an existing job found by id or deduplication id has "duplicate": true',
+      z.array(jobJsonSchema),
+    ),
+    400: responseJson('Invalid jobs', errorResponseSchema),
+  },
+});
+
+const listJobsRoute = createRoute({
+  method: 'get',
+  path: '/queues/{queue}/jobs',
+  summary: 'List jobs by state',
+  request: { params: queueParamsSchema, query: listJobsQuerySchema },
+  responses: {
+    200: responseJson(
+      'Jobs and counts',
+      z.object({
+        counts: z.record(z.string(), z.number()),
+        jobs: z.array(jobJsonSchema),
+        start: z.number(),
+        length: z.number(),
+      }),
+    ),
+  },
+});
+
+const getJobRoute = createRoute({
+  method: 'get',
+  path: '/queues/{queue}/jobs/{id}',
+  summary: 'Get one job with its state',
+  request: { params: jobParamsSchema },
+  responses: {
+    200: responseJson('The job', jobJsonSchema),
+    404: responseJson('Unknown job', errorResponseSchema),
+  },
+});
+
+export function registerJobRoutes(app: ApiApp, deps: ApiDeps): void {
+  const { queues } = deps;
+
+  app.openAPIRegistry.registerPath(addJobsRoute);
+  app.post('/queues/:queue/jobs', async (c) => {
+    const { queue } = parseOrThrow(queueParamsSchema, c.req.param(), 'path', ['path']);
+    const jobs = parseOrThrow(jobListSchema, await readJsonBody(c), 'jobs');
+    return c.json(await addJobs(queues.get(queue), jobs));
+  });
+
+  app.openAPIRegistry.registerPath(listJobsRoute);
+  app.get('/queues/:queue/jobs', async (c) => {
+    const { queue: name } = parseOrThrow(queueParamsSchema, c.req.param(), 'path', ['path']);
+    const { statuses, start, length } = parseOrThrow(listJobsQuerySchema, c.req.query(), 'query', [
+      'query',
+    ]);
+
+    const queue = queues.get(name);
+    const [counts, jobs] = await Promise.all([
+      queue.getJobCounts(...statuses),
+      queue.getJobs(statuses, start, start + length - 1),
+    ]);
+    // A job removed between the index read and the hash read comes back empty.
+    const present = jobs.filter((job) => job !== undefined && job !== null);
+    return c.json({ counts, jobs: present.map((job) => toJobJson(job)), start, length });
+  });
+
+  app.openAPIRegistry.registerPath(getJobRoute);
+  app.get('/queues/:queue/jobs/:id', async (c) => {
+    const { queue: name, id } = parseOrThrow(jobParamsSchema, c.req.param(), 'path', ['path']);
+    const queue = queues.get(name);
+    const job = await queue.getJob(id);
+    if (!job) throw new NotFoundError(`Job "${id}" was not found in queue "${name}".`);
+    const state = await job.getState();
+    return c.json(toJobJson(job, state));
+  });
+}

@@ -1,0 +1,89 @@
+import { createLogger, createRedis, describeRedis, type Logger } from '@bullpen/core';
+import { serve, type ServerType } from '@hono/node-server';
+import type { Redis } from 'ioredis';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app';
+import type { ApiConfig } from './config';
+
+/** How long start-up waits for Redis before serving anyway (data routes then answer 503). */
+const INITIAL_CONNECT_WAIT_MS = 5000;
+
+function waitForFirstConnection(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, timeoutMs);
+    function done() {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve();
+    }
+    redis.once('ready', done);
+  });
+}
+
+export interface ApiServer {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the API on `config.host`/`config.port`. The process keeps serving while Redis is
+ * down: data routes answer 503 and recover when the connection returns.
+ */
+export async function startApiServer(
+  config: ApiConfig,
+  options: { logger?: Logger } = {},
+): Promise<ApiServer> {
+  const logger = options.logger ?? createLogger({ name: 'bullpen-api', level: config.logLevel });
+
+  // No offline queue and a command timeout, so a request fails fast instead of waiting for
+  // a reconnect; the retry strategy keeps reconnecting for as long as Redis is away.
+  const redis = createRedis(config.redis, {
+    enableOfflineQueue: false,
+    commandTimeout: config.redisTimeoutMs,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+    connectionName: 'bullpen-api',
+  });
+  let lastRedisError = '';
+  redis.on('error', (error: Error) => {
+    // ioredis emits the same error on every reconnect attempt; log each distinct one once.
+    if (error.message === lastRedisError) return;
+    lastRedisError = error.message;
+    logger.warn({ err: error, redis: describeRedis(config.redis) }, 'redis connection error');
+  });
+  redis.on('ready', () => {
+    lastRedisError = '';
+    logger.info({ redis: describeRedis(config.redis) }, 'redis connected');
+  });
+
+  await waitForFirstConnection(redis, INITIAL_CONNECT_WAIT_MS);
+  const { app, deps } = createApp({ config, redis, logger });
+
+  const server = await new Promise<ServerType>((resolve, reject) => {
+    const started = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
+      resolve(started),
+    );
+    started.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const displayHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const url = `http://${displayHost.includes(':') ? `[${displayHost}]` : displayHost}:${port}`;
+  logger.info({ url, queuePrefix: config.queuePrefix }, 'api listening');
+
+  return {
+    url,
+    port,
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Idle keep-alive sockets would hold close() open until they time out.
+        (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+      });
+      await deps.queues.closeAll();
+      redis.disconnect();
+      logger.info('api stopped');
+    },
+  };
+}
