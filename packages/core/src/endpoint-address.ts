@@ -94,9 +94,22 @@ const forbiddenV6 = FORBIDDEN_RANGES_V6.map((range) => {
   return { list, kind: range.kind };
 });
 
+/**
+ * Returns the IPv4 address inside an IPv4-mapped IPv6 address, in either notation
+ * (`::ffff:127.0.0.1`, or `::ffff:7f00:1` as the WHATWG URL parser writes it), so the IPv4
+ * ranges apply to it.
+ */
 function unmapIpv4(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  return mapped?.[1] ?? address;
+  const dotted = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (dotted?.[1]) return dotted[1];
+
+  const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(address);
+  if (hex?.[1] && hex[2]) {
+    const high = parseInt(hex[1], 16);
+    const low = parseInt(hex[2], 16);
+    return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.');
+  }
+  return address;
 }
 
 /** Names the kind of forbidden range `address` is in, or undefined when it is public. */

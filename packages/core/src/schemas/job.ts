@@ -145,6 +145,13 @@ export const jobSchema = z
         message: 'cannot be combined with "repeat"; the scheduler names its own jobs',
       });
     }
+    if (opts?.repeat && opts.delay !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['opts', 'delay'],
+        message: 'cannot be combined with "repeat"; use repeat.startDate or repeat.immediately',
+      });
+    }
     if (opts?.repeat && opts.deduplication) {
       ctx.addIssue({
         code: 'custom',
