@@ -187,7 +187,7 @@ type LookupCallback = (
 ) => void;
 
 /**
- * A `dns.lookup` replacement for outbound sockets that fails the connection when the
+ * Creates a `dns.lookup` replacement for outbound sockets that fails the connection when the
  * resolved address is forbidden, so a DNS answer that changes after registration cannot
  * reach the metadata service or a private network.
  */

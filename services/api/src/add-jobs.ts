@@ -12,7 +12,7 @@ function toBullOptions(opts: JobInput['opts']): JobsOptions {
 }
 
 /**
- * The id of the scheduler a repeating job creates. Adding the same repeating job again
+ * Builds the id of the scheduler a repeating job creates. Adding the same repeating job again
  * updates that scheduler instead of starting a second one.
  */
 export function schedulerIdFor(job: JobInput): string {
@@ -24,7 +24,7 @@ export function schedulerIdFor(job: JobInput): string {
 /**
  * BullMQ returns the id it was given for a job whose id already existed, and the existing
  * id for a deduplicated job, without saying which happened. Reading the stored job back and
- * comparing its timestamp, name and data with what was sent tells them apart.
+ * comparing its timestamp, name and data with what was sent separates the two cases.
  */
 async function markDuplicates(
   queue: Queue,

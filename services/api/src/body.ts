@@ -3,8 +3,8 @@ import type { Context } from 'hono';
 
 /**
  * Media types whose body is read as JSON. BullMQ Proxy parsed every body as JSON whatever
- * its Content-Type, and `curl -d` sends application/x-www-form-urlencoded, so those clients
- * keep working; a body declared as anything else (multipart, XML, ...) is 415.
+ * its Content-Type, and `curl -d` sends application/x-www-form-urlencoded, so both kinds of
+ * client keep working. A body declared as anything else (multipart, XML, ...) gets 415.
  */
 const JSON_COMPATIBLE_MEDIA_TYPES = new Set([
   '',

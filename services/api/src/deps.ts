@@ -6,7 +6,7 @@ import type { ApiConfig } from './config';
 import type { JobTokenVerifier } from './job-token';
 import type { QueueCache } from './queues';
 
-/** What the routes need, built once per app. */
+/** Dependencies of the routes, built once per app. */
 export interface ApiDeps {
   readonly config: ApiConfig;
   readonly redis: Redis;

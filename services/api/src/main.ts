@@ -8,7 +8,7 @@ async function main(): Promise<void> {
   if (config.authDisabled) {
     logger.warn('AUTH_DISABLED is set: every request is accepted without a token');
   } else if (config.authTokens.length === 0) {
-    logger.warn('AUTH_TOKENS is empty: every authenticated route will answer 401');
+    logger.warn('AUTH_TOKENS is empty: every authenticated route will return 401');
   }
 
   const server = await startApiServer(config, { logger });

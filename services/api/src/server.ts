@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from './app';
 import type { ApiConfig } from './config';
 
-/** How long start-up waits for Redis before serving anyway (data routes then answer 503). */
+/** How long start-up waits for Redis before serving anyway, with data routes returning 503. */
 const INITIAL_CONNECT_WAIT_MS = 5000;
 
 function waitForFirstConnection(redis: Redis, timeoutMs: number): Promise<void> {
@@ -29,7 +29,7 @@ export interface ApiServer {
 
 /**
  * Starts the API on `config.host`/`config.port`. The process keeps serving while Redis is
- * down: data routes answer 503 and recover when the connection returns.
+ * down: data routes return 503 and recover when the connection returns.
  */
 export async function startApiServer(
   config: ApiConfig,
@@ -37,8 +37,8 @@ export async function startApiServer(
 ): Promise<ApiServer> {
   const logger = options.logger ?? createLogger({ name: 'bullpen-api', level: config.logLevel });
 
-  // No offline queue and a command timeout, so a request fails fast instead of waiting for
-  // a reconnect; the retry strategy keeps reconnecting for as long as Redis is away.
+  // No offline queue and a command timeout make a request fail fast instead of waiting for
+  // a reconnect. The retry strategy keeps reconnecting for as long as Redis is away.
   const redis = createRedis(config.redis, {
     enableOfflineQueue: false,
     commandTimeout: config.redisTimeoutMs,

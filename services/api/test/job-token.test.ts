@@ -45,7 +45,7 @@ async function addJob(queue: string, opts: Record<string, unknown> = {}): Promis
 }
 
 /**
- * Runs one worker whose processor hands each (job, token) to `during` and holds the job
+ * Runs one worker whose processor passes each (job, token) to `during` and keeps the job
  * active until `during` settles.
  */
 async function whileActive(
