@@ -81,11 +81,11 @@ export class ApiService extends Construct implements ec2.IConnectable {
       generateSecretString: { passwordLength: 48, excludePunctuation: true },
     });
     Validations.of(this.authToken).acknowledge({
-        id: 'AwsSolutions-SMG4',
-        reason:
-          'The API reads AUTH_TOKENS at start, so rotation means adding a second token, ' +
-          'restarting the tasks and moving clients over; it is an operator runbook, not a ' +
-          'rotation function.',
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'The API reads AUTH_TOKENS at start, so rotation means adding a second token, ' +
+        'restarting the tasks and moving clients over; it is an operator runbook, not a ' +
+        'rotation function.',
     });
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
@@ -111,10 +111,10 @@ export class ApiService extends Construct implements ec2.IConnectable {
     this.url = `http://${this.loadBalancer.loadBalancerDnsName}`;
     this.connections = this.loadBalancer.connections;
     Validations.of(this.loadBalancer).acknowledge({
-        id: 'AwsSolutions-ELB2',
-        reason:
-          'Access logs need an S3 bucket with its own policy and lifecycle; the API logs ' +
-          'every request with its id to CloudWatch Logs, which covers the internal traffic.',
+      id: 'AwsSolutions-ELB2',
+      reason:
+        'Access logs need an S3 bucket with its own policy and lifecycle; the API logs ' +
+        'every request with its id to CloudWatch Logs, which covers the internal traffic.',
     });
 
     taskDefinition.addContainer('api', {

@@ -115,11 +115,11 @@ export class ValkeyReplicationGroup extends Construct implements ec2.IConnectabl
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
     });
     Validations.of(this.authToken).acknowledge({
-        id: 'AwsSolutions-SMG4',
-        reason:
-          'Rotating an ElastiCache AUTH token needs a ROTATE then SET modification of the ' +
-          'replication group and a restart of every client; it is a manual runbook step, ' +
-          'not a Secrets Manager rotation function.',
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Rotating an ElastiCache AUTH token needs a ROTATE then SET modification of the ' +
+        'replication group and a restart of every client; it is a manual runbook step, ' +
+        'not a Secrets Manager rotation function.',
     });
 
     const subnetGroup = new elasticache.CfnSubnetGroup(this, 'SubnetGroup', {
@@ -155,10 +155,10 @@ export class ValkeyReplicationGroup extends Construct implements ec2.IConnectabl
       autoMinorVersionUpgrade: true,
     });
     Validations.of(this.replicationGroup).acknowledge({
-        id: 'AwsSolutions-AEC5',
-        reason:
-          'A non-default port hides nothing from a client inside the VPC; access is limited ' +
-          'by the security group, the AUTH token and TLS instead.',
+      id: 'AwsSolutions-AEC5',
+      reason:
+        'A non-default port hides nothing from a client inside the VPC; access is limited ' +
+        'by the security group, the AUTH token and TLS instead.',
     });
 
     this.host = this.replicationGroup.attrPrimaryEndPointAddress;
@@ -182,4 +182,3 @@ export class ValkeyReplicationGroup extends Construct implements ec2.IConnectabl
     return /^[a-z]/.test(name) ? name : `v${name.slice(0, 39)}`;
   }
 }
-

@@ -79,7 +79,13 @@ export function workerOptionsToJson(
   scope: IConstruct,
   options: WorkerOptions = {},
 ): WorkerOptionsJson {
-  assertIntegerInRange(scope, 'options.concurrency', options.concurrency, 1, MAX_WORKER_CONCURRENCY);
+  assertIntegerInRange(
+    scope,
+    'options.concurrency',
+    options.concurrency,
+    1,
+    MAX_WORKER_CONCURRENCY,
+  );
   assertIntegerInRange(
     scope,
     'options.globalConcurrency',
@@ -94,7 +100,13 @@ export function workerOptionsToJson(
   if (options.globalConcurrency !== undefined) json.globalConcurrency = options.globalConcurrency;
   if (options.maxStalledCount !== undefined) json.maxStalledCount = options.maxStalledCount;
   if (options.limiter !== undefined) {
-    assertIntegerInRange(scope, 'options.limiter.max', options.limiter.max, 1, Number.MAX_SAFE_INTEGER);
+    assertIntegerInRange(
+      scope,
+      'options.limiter.max',
+      options.limiter.max,
+      1,
+      Number.MAX_SAFE_INTEGER,
+    );
     json.limiter = {
       max: options.limiter.max,
       duration: positiveMs(scope, 'options.limiter.duration', options.limiter.duration),
@@ -107,7 +119,11 @@ export function workerOptionsToJson(
     json.stalledInterval = positiveMs(scope, 'options.stalledInterval', options.stalledInterval);
   }
   if (options.removeOnComplete !== undefined) {
-    json.removeOnComplete = keepJobsToJson(scope, 'options.removeOnComplete', options.removeOnComplete);
+    json.removeOnComplete = keepJobsToJson(
+      scope,
+      'options.removeOnComplete',
+      options.removeOnComplete,
+    );
   }
   if (options.removeOnFail !== undefined) {
     json.removeOnFail = keepJobsToJson(scope, 'options.removeOnFail', options.removeOnFail);

@@ -28,7 +28,12 @@ describe('BullpenAlarms', () => {
       LogGroupName: { Ref: logicalIdOf(base.stack, base.dispatcher.logGroup) },
       FilterPattern: '{ ($.outcome = "failed") || ($.outcome = "unrecoverable") }',
       MetricTransformations: [
-        { MetricName: 'FailedJobAttempts', MetricNamespace: 'Bullpen/Test', MetricValue: '1', Unit: 'Count' },
+        {
+          MetricName: 'FailedJobAttempts',
+          MetricNamespace: 'Bullpen/Test',
+          MetricValue: '1',
+          Unit: 'Count',
+        },
       ],
     });
     expect(alarmProperties(alarms.failedJobAttempts)).toMatchObject({

@@ -46,7 +46,10 @@ describe('ApiService', () => {
               Name: 'REDIS_PASSWORD',
               ValueFrom: { Ref: logicalIdOf(base.stack, base.redis.authToken) },
             },
-            { Name: 'AUTH_TOKENS', ValueFrom: { Ref: logicalIdOf(base.stack, base.api.authToken) } },
+            {
+              Name: 'AUTH_TOKENS',
+              ValueFrom: { Ref: logicalIdOf(base.stack, base.api.authToken) },
+            },
           ],
           Environment: Match.arrayWith([{ Name: 'PORT', Value: '8080' }]),
         }),

@@ -47,9 +47,7 @@ describe('DispatcherService', () => {
     expect(container.Secrets).toEqual([
       { Name: 'REDIS_PASSWORD', ValueFrom: { Ref: logicalIdOf(base.stack, base.redis.authToken) } },
     ]);
-    expect(container.Environment.map((variable) => variable.Name)).not.toContain(
-      'REDIS_PASSWORD',
-    );
+    expect(container.Environment.map((variable) => variable.Name)).not.toContain('REDIS_PASSWORD');
     expect(container.Environment).toEqual(
       expect.arrayContaining([
         { Name: 'REDIS_TLS', Value: 'true' },

@@ -29,9 +29,8 @@ describe('ExampleFunctions', () => {
 
   test('run on ARM64 with the Node.js 24 runtime', () => {
     for (const fn of [examples.csvReport, examples.textStats]) {
-      const properties = template.findResources('AWS::Lambda::Function')[
-        logicalIdOf(stack, fn)
-      ]?.Properties;
+      const properties =
+        template.findResources('AWS::Lambda::Function')[logicalIdOf(stack, fn)]?.Properties;
       expect(properties).toMatchObject({ Architectures: ['arm64'], Runtime: 'nodejs24.x' });
     }
   });

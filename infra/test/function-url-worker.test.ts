@@ -55,7 +55,9 @@ describe('FunctionUrlWorker', () => {
   });
 
   test('registers a SigV4-signed HTTP endpoint', () => {
-    const registration = Object.values(template.findResources(WORKER_REGISTRATION_RESOURCE_TYPE))[0];
+    const registration = Object.values(
+      template.findResources(WORKER_REGISTRATION_RESOURCE_TYPE),
+    )[0];
 
     expect(parseJoinedJson(registration?.Properties.Registration)).toEqual({
       queue: 'stats',

@@ -81,13 +81,15 @@ describe('LambdaWorker', () => {
   });
 
   test('registers only after the API service and the grants exist', () => {
-    const registration = Object.values(template.findResources(WORKER_REGISTRATION_RESOURCE_TYPE))[0];
+    const registration = Object.values(
+      template.findResources(WORKER_REGISTRATION_RESOURCE_TYPE),
+    )[0];
     const dependsOn = registration?.DependsOn as string[];
 
     expect(dependsOn).toContain(logicalIdOf(base.stack, base.api.service));
-    expect(dependsOn.some((id) => id.startsWith('DispatcherTaskDefinitionTaskRoleDefaultPolicy'))).toBe(
-      true,
-    );
+    expect(
+      dependsOn.some((id) => id.startsWith('DispatcherTaskDefinitionTaskRoleDefaultPolicy')),
+    ).toBe(true);
   });
 
   test('registrar reads only the API token secret', () => {
@@ -122,7 +124,11 @@ describe('LambdaWorker validation', () => {
       { timeout: Duration.minutes(16) },
       'timeout (milliseconds) must be an integer from 1 to 900000; got 960000',
     ],
-    ['a qualifier with a slash', { qualifier: 'live/1' }, /qualifier must be \$LATEST.*got "live\/1"/],
+    [
+      'a qualifier with a slash',
+      { qualifier: 'live/1' },
+      /qualifier must be \$LATEST.*got "live\/1"/,
+    ],
     [
       'keep-jobs without count or age',
       { options: { removeOnFail: {} } },

@@ -3,8 +3,8 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { BullpenNetwork } from '../src/network';
 import { testApp } from './support/app';
 
-function serviceNameOf(endpoint: { Properties: { ServiceName: unknown } }): string {
-  return JSON.stringify(endpoint.Properties.ServiceName);
+function serviceNameOf(endpoint: Record<string, { ServiceName?: unknown }>): string {
+  return JSON.stringify(endpoint.Properties?.ServiceName);
 }
 
 describe('BullpenNetwork', () => {

@@ -85,9 +85,9 @@ describe('ValkeyReplicationGroup', () => {
   test('rejects an engine version before Valkey 7.2', () => {
     const stack = new Stack(testApp(), 'Invalid');
     const vpc = new ec2.Vpc(stack, 'Vpc');
-    expect(() => new ValkeyReplicationGroup(stack, 'Valkey', { vpc, engineVersion: '6.2' })).toThrow(
-      /engineVersion must be a Valkey version .* got "6.2"/,
-    );
+    expect(
+      () => new ValkeyReplicationGroup(stack, 'Valkey', { vpc, engineVersion: '6.2' }),
+    ).toThrow(/engineVersion must be a Valkey version .* got "6.2"/);
   });
 
   test('rejects a replication group id with two hyphens in a row', () => {

@@ -16,13 +16,13 @@ export interface SecretsClient {
 }
 
 /** Properties of the custom resource, as CloudFormation passes them. */
-export interface WorkerRegistrationProperties
-  extends CloudFormationCustomResourceResourcePropertiesCommon {
+export interface WorkerRegistrationProperties extends CloudFormationCustomResourceResourcePropertiesCommon {
   /** The `POST /workers` body as JSON text, since CloudFormation turns numbers into strings. */
   readonly Registration: string;
 }
 
-export type WorkerRegistrationEvent = CloudFormationCustomResourceEvent<WorkerRegistrationProperties>;
+export type WorkerRegistrationEvent =
+  CloudFormationCustomResourceEvent<WorkerRegistrationProperties>;
 
 /** What the custom resource provider framework expects back. */
 export interface WorkerRegistrationResult {
