@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # One image for the Bullpen API and dispatcher; the command `api` or `dispatcher` picks one.
 # Build: docker build --platform linux/arm64 -t bullpen .
+# NOTE: no automated test builds this image, so run the build above after changing it.
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 

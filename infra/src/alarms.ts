@@ -11,7 +11,7 @@ export interface BullpenAlarmsProps {
   readonly dispatcher: DispatcherService;
   readonly api: ApiService;
   readonly redis: ValkeyReplicationGroup;
-  /** Fewest dispatcher tasks that should run; fewer for three minutes raises an alarm. */
+  /** Minimum number of dispatcher tasks. Fewer for three minutes raises an alarm. */
   readonly minDispatcherTasks: number;
   /**
    * Failed job attempts in five minutes that raise an alarm.
@@ -25,7 +25,7 @@ export interface BullpenAlarmsProps {
    */
   readonly redisMemoryPercentThreshold?: number;
   /**
-   * What each alarm does when it fires and when it clears, such as an SNS topic action.
+   * Actions of each alarm when it fires and when it clears, such as an SNS topic action.
    * @default no actions; the alarms show in the CloudWatch console
    */
   readonly alarmActions?: readonly cloudwatch.IAlarmAction[];

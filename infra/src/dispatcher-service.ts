@@ -13,7 +13,7 @@ import type { ValkeyReplicationGroup } from './valkey';
 export const BACKLOG_METRIC_NAMESPACE = 'Bullpen';
 export const BACKLOG_METRIC_NAME = 'BacklogJobs';
 export const DISPATCHER_METRICS_PORT = 9464;
-/** Fargate kills a container at most 120 s after SIGTERM, whatever `stopTimeout` asks. */
+/** Fargate kills a container at most 120 s after SIGTERM, whatever `stopTimeout` is set to. */
 const FARGATE_MAX_STOP_TIMEOUT_SECONDS = 120;
 /** Time between the end of the grace period and SIGKILL, for closing Redis and exiting. */
 const STOP_MARGIN_SECONDS = 10;
@@ -50,12 +50,15 @@ export interface DispatcherServiceProps {
   /** @default 1024 */
   readonly memoryLimitMiB?: number;
   /**
-   * Fewest tasks. At least 1, because the backlog metric comes from running tasks and with
-   * none there would be nothing to scale out on.
+   * Minimum number of tasks. At least 1, because the backlog metric comes from running
+   * tasks, so with none there would be nothing to scale out on.
    * @default 1
    */
   readonly minTasks?: number;
-  /** @default 10 */
+  /**
+   * Maximum number of tasks.
+   * @default 10
+   */
   readonly maxTasks?: number;
   /**
    * Backlog (waiting plus prioritized jobs over all queues) at which one task is added;

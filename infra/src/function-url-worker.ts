@@ -30,10 +30,10 @@ export interface FunctionUrlWorkerProps {
 }
 
 /**
- * Declares that jobs of `queue` run on a function over its `AWS_IAM` Function URL: grants
- * the dispatcher `lambda:InvokeFunctionUrl` on exactly that function (plus the
- * `lambda:InvokeFunction` that Lambda also checks for URL calls, limited to them by the
- * `lambda:InvokedViaFunctionUrl` condition) and registers the worker at deploy time.
+ * Declares that jobs of `queue` run on a function over its `AWS_IAM` Function URL. Grants
+ * the dispatcher `lambda:InvokeFunctionUrl` on exactly that function, and registers the
+ * worker at deploy time. Lambda also checks `lambda:InvokeFunction` for URL calls, so that
+ * is granted too, limited to URL calls by the `lambda:InvokedViaFunctionUrl` condition.
  */
 export class FunctionUrlWorker extends Construct {
   readonly queue: string;

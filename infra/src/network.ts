@@ -41,9 +41,9 @@ const INTERFACE_ENDPOINTS = {
 } as const;
 
 /**
- * The VPC of a Bullpen deployment: public subnets for the NAT gateway, private subnets with
- * egress for the services and functions, isolated subnets for Valkey, and VPC endpoints so
- * Lambda invokes, image pulls, logs and secrets stay off the NAT gateway.
+ * The VPC of a Bullpen deployment. Public subnets hold the NAT gateway, private subnets with
+ * egress the services and functions, and isolated subnets Valkey. VPC endpoints keep Lambda
+ * invokes, image pulls, logs and secrets off the NAT gateway.
  */
 export class BullpenNetwork extends Construct {
   readonly vpc: ec2.Vpc;

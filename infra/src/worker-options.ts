@@ -3,7 +3,7 @@ import { MAX_ENDPOINT_TIMEOUT_MS, MAX_WORKER_CONCURRENCY, queueNameSchema } from
 import type { IConstruct } from 'constructs';
 import { assertIntegerInRange, InfraValidationError } from './errors';
 
-/** Which finished jobs BullMQ keeps: the newest `count`, or those younger than `age`. */
+/** Retention of finished jobs: BullMQ keeps the newest `count`, or those younger than `age`. */
 export interface KeepJobsOptions {
   /** @default no limit by count */
   readonly count?: number;

@@ -16,7 +16,7 @@ import {
 
 const VALIDATE_TEMPLATES_FLAG = '@aws-cdk/core:validateAgainstDefaultRules';
 
-/** The app `cdk synth` builds: the default stack with the AWS Solutions checks. */
+/** Builds an app as `cdk synth` does, with the AWS Solutions checks registered. */
 function nagCheckedApp(build: (app: App) => void): App {
   const app = testApp();
   build(app);

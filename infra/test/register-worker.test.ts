@@ -67,7 +67,7 @@ async function listWorkers(api: ApiServer): Promise<Record<string, string>> {
   return (await response.body.json()) as Record<string, string>;
 }
 
-/** A loopback port with nothing listening, found by binding and releasing it. */
+/** Finds a loopback port with nothing listening by binding and releasing it. */
 async function closedPort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -222,7 +222,7 @@ describe('worker registration handler', () => {
     ).rejects.toThrow(`Secret ${TOKEN_SECRET_ARN} has no SecretString`);
   });
 
-  test('unreachable API fails after the configured tries', async () => {
+  test('unreachable API fails after the configured attempts', async () => {
     const handle = handlerWith(fakeSecrets(TOKEN), `http://127.0.0.1:${await closedPort()}`);
 
     await expect(
@@ -232,7 +232,7 @@ describe('worker registration handler', () => {
           endpoint: { type: 'lambda', functionName: CSV_ARN },
         }),
       ),
-    ).rejects.toThrow(/got no answer after 2 tries/);
+    ).rejects.toThrow(/got no response after 2 attempts/);
   });
 
   test('registration without a queue fails', async () => {

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 
 /**
- * Why the LocalStack suite cannot run here, or undefined when a Docker engine answers.
+ * Returns why the LocalStack suite cannot run here, or undefined when a Docker engine responds.
  * `docker info` fails within a second when the CLI finds no engine; 10 s bounds a hung one.
  */
 export function dockerUnavailableReason(): string | undefined {

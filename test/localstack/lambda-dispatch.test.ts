@@ -27,11 +27,13 @@ const FUNCTION_ROLE = 'arn:aws:iam::000000000000:role/bullpen-localstack';
 /** The first invoke pulls LocalStack's Node.js runtime image, which can take minutes. */
 const JOB_TIMEOUT_MS = 180_000;
 
+// NOTE: this suite runs only where a Docker engine is available. The machines this project's
+// CI uses have none, so its calls against a live LocalStack are unverified.
 const skipReason = dockerUnavailableReason();
 const describeWithDocker = skipReason === undefined ? describe : describe.skip;
 
 if (skipReason !== undefined) {
-  // Jest lists no titles for a file whose tests are all skipped, so say why on stderr too.
+  // Jest lists no titles for a file whose tests are all skipped, so print the reason to stderr.
   process.stderr.write(`LocalStack suite skipped: ${skipReason}\n`);
   test.skip(`LocalStack suite skipped: ${skipReason}`, () => undefined);
 }

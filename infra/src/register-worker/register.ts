@@ -24,7 +24,7 @@ export interface WorkerRegistrationProperties extends CloudFormationCustomResour
 export type WorkerRegistrationEvent =
   CloudFormationCustomResourceEvent<WorkerRegistrationProperties>;
 
-/** What the custom resource provider framework expects back. */
+/** Result the custom resource provider framework expects from the handler. */
 export interface WorkerRegistrationResult {
   readonly PhysicalResourceId: string;
   readonly Data: { readonly Queue: string };
@@ -42,8 +42,8 @@ export interface WorkerRegistrationHandlerOptions {
   /** Time allowed for one API call, headers and body together; default 10 s. */
   readonly requestTimeoutMs?: number;
   /**
-   * Tries of a call that got no answer or a 502, 503 or 504, which happen while the API
-   * tasks are still registering with the load balancer; default 6.
+   * Attempts of a call that got no response or a 502, 503 or 504, which the load balancer
+   * returns while the API tasks are still registering. Default 6.
    */
   readonly attempts?: number;
   /** Pause between two tries; default 5 s. */
@@ -163,7 +163,7 @@ async function callApi(
   }
 
   throw new WorkerRegistrationError(
-    `${call.method} ${url} for queue "${queue}" got no answer after ${attempts} tries: ` +
+    `${call.method} ${url} for queue "${queue}" got no response after ${attempts} attempts: ` +
       `${(lastError as Error | undefined)?.message ?? 'unknown error'}. ` +
       'Check that the API service is running and reachable from the custom resource function.',
     { queue, cause: lastError },
@@ -199,7 +199,7 @@ function failedCall(method: string, queue: string, answer: ApiAnswer): WorkerReg
   );
 }
 
-/** The API's error message and issue paths, or the start of a body that is not its JSON. */
+/** Formats the API's error message and issue paths, or the start of a body that is not its JSON. */
 function describeApiError(body: string): string {
   try {
     const parsed = JSON.parse(body) as {

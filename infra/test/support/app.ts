@@ -12,7 +12,7 @@ import { ValkeyReplicationGroup } from '../../src/valkey';
 import { WorkerRegistrar } from '../../src/worker-registrar';
 import { REPO_ROOT } from '../../src/paths';
 
-/** The feature flags of the root cdk.json, so tests synthesize what `cdk synth` does. */
+/** Reads the feature flags of the root cdk.json, so tests synthesize what `cdk synth` does. */
 export function cdkJsonContext(): Record<string, unknown> {
   const cdkJson = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as {
     context: Record<string, unknown>;
@@ -20,7 +20,7 @@ export function cdkJsonContext(): Record<string, unknown> {
   return cdkJson.context;
 }
 
-/** An app with the cdk.json flags that writes its cloud assembly to a fresh temp folder. */
+/** Creates an app with the cdk.json flags that writes its cloud assembly to a new temp folder. */
 export function testApp(): App {
   return new App({
     context: cdkJsonContext(),
@@ -41,8 +41,8 @@ export interface BaseStack {
 }
 
 /**
- * Builds network, Valkey, API, dispatcher and registrar in one stack. A registry image
- * stands in for the Docker asset, which construct tests do not need.
+ * Builds network, Valkey, API, dispatcher and registrar in one stack. The services use a
+ * registry image instead of the Docker asset, which construct tests do not need.
  */
 export function baseStack(): BaseStack {
   const app = testApp();
@@ -75,7 +75,7 @@ export function templateOf(stack: Stack): Template {
   return Template.fromStack(stack);
 }
 
-/** The logical id of `construct`, or of its default child for an L2 construct. */
+/** Returns the logical id of `construct`, or of its default child for an L2 construct. */
 export function logicalIdOf(stack: Stack, construct: IConstruct): string {
   const element = (construct.node.defaultChild ?? construct) as CfnElement;
   return stack.resolve(element.logicalId) as string;
@@ -107,7 +107,7 @@ interface PolicyStatement {
   readonly Condition?: unknown;
 }
 
-/** Every IAM statement attached to the role with logical id `roleId`. */
+/** Collects every IAM statement attached to the role with logical id `roleId`. */
 export function statementsOfRole(template: Template, roleId: string): PolicyStatement[] {
   const policies = template.findResources('AWS::IAM::Policy');
   return Object.values(policies)
@@ -119,14 +119,14 @@ export function statementsOfRole(template: Template, roleId: string): PolicyStat
     .flatMap((policy) => policy.Properties.PolicyDocument.Statement as PolicyStatement[]);
 }
 
-/** The statements whose actions include a Lambda action. */
+/** Keeps the statements whose actions include a Lambda action. */
 export function lambdaStatements(statements: readonly PolicyStatement[]): PolicyStatement[] {
   return statements.filter((statement) =>
     [statement.Action].flat().some((action) => action.startsWith('lambda:')),
   );
 }
 
-/** A statement's resources as a list. */
+/** Returns a statement's resources as a list. */
 export function resourcesOf(statement: PolicyStatement): unknown[] {
   return [statement.Resource].flat();
 }
