@@ -3,7 +3,7 @@ import type { IConstruct } from 'constructs';
 
 /**
  * A construct prop outside its allowed values. The message names the construct path, the
- * prop, the value given and what is allowed, so `cdk synth` points at the line to change.
+ * prop, the value given and what is allowed.
  */
 export class InfraValidationError extends Error {
   readonly constructPath: string;

@@ -197,16 +197,21 @@ describe('worker registration handler', () => {
   });
 
   test('wrong token fails with 401', async () => {
-    const handle = handlerWith(fakeSecrets('not-the-token'));
+    const secrets = fakeSecrets('not-the-token');
+    const handle = handlerWith(secrets);
+    const registration = {
+      queue: uniqueQueue('unauthorized'),
+      endpoint: { type: 'lambda', functionName: CSV_ARN },
+    };
 
-    await expect(
-      handle(
-        event('Create', {
-          queue: uniqueQueue('unauthorized'),
-          endpoint: { type: 'lambda', functionName: CSV_ARN },
-        }),
-      ),
-    ).rejects.toMatchObject({ name: 'WorkerRegistrationError', status: 401 });
+    await expect(handle(event('Create', registration))).rejects.toMatchObject({
+      name: 'WorkerRegistrationError',
+      status: 401,
+      message: expect.stringContaining("one of the API's AUTH_TOKENS"),
+    });
+    await expect(handle(event('Create', registration))).rejects.toMatchObject({ status: 401 });
+    // A 401 drops the cached token, so the next invocation reads the secret again.
+    expect(secrets.reads).toHaveLength(2);
   });
 
   test('empty secret fails before calling the API', async () => {

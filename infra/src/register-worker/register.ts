@@ -46,7 +46,7 @@ export interface WorkerRegistrationHandlerOptions {
    * returns while the API tasks are still registering. Default 6.
    */
   readonly attempts?: number;
-  /** Pause between two tries; default 5 s. */
+  /** Pause between two attempts; default 5 s. */
   readonly retryDelayMs?: number;
 }
 
@@ -74,6 +74,10 @@ export function createWorkerRegistrationHandler(
     });
     return token;
   };
+  // A rotated token would otherwise keep failing until the execution environment is recycled.
+  const forgetToken = (): void => {
+    token = undefined;
+  };
 
   return async (event) => {
     const registration = parseRegistration(event.ResourceProperties.Registration);
@@ -86,7 +90,7 @@ export function createWorkerRegistrationHandler(
         path: `/workers/${encodeURIComponent(queue)}`,
       });
       if (answer.status !== 200 && answer.status !== 404) {
-        throw failedCall('DELETE', queue, answer);
+        throw failedCall('DELETE', queue, answer, forgetToken);
       }
       log.info({ status: answer.status }, 'worker registration deleted');
       return { PhysicalResourceId: queue, Data: { Queue: queue } };
@@ -97,7 +101,7 @@ export function createWorkerRegistrationHandler(
       path: '/workers',
       body: JSON.stringify(registration),
     });
-    if (answer.status !== 200) throw failedCall('POST', queue, answer);
+    if (answer.status !== 200) throw failedCall('POST', queue, answer, forgetToken);
     log.info('worker registered');
     return { PhysicalResourceId: queue, Data: { Queue: queue } };
   };
@@ -191,10 +195,20 @@ async function sendOnce(
   return { status: response.statusCode, body: await response.body.text() };
 }
 
-function failedCall(method: string, queue: string, answer: ApiAnswer): WorkerRegistrationError {
+function failedCall(
+  method: string,
+  queue: string,
+  answer: ApiAnswer,
+  forgetToken: () => void,
+): WorkerRegistrationError {
+  let fix = 'Fix the worker props and deploy again.';
+  if (answer.status === 401) {
+    forgetToken();
+    fix = "Check that the token secret holds one of the API's AUTH_TOKENS.";
+  }
   return new WorkerRegistrationError(
     `${method} of the worker for queue "${queue}" failed with HTTP ${answer.status}: ` +
-      `${describeApiError(answer.body)}. Fix the worker props and deploy again.`,
+      `${describeApiError(answer.body)}. ${fix}`,
     { queue, status: answer.status },
   );
 }
