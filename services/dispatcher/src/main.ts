@@ -46,6 +46,11 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // A library promise that rejects with nobody waiting on it would otherwise end the
+  // process and cut off every in-flight call; log it and keep the other queues running.
+  process.on('unhandledRejection', (reason) => {
+    logger.error({ err: reason }, 'unhandled promise rejection');
+  });
 }
 
 void main();

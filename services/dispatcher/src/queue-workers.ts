@@ -286,6 +286,7 @@ export class QueueWorkers implements RegistrySink {
       { queue: slot.name, reason },
       'worker closing; waiting for in-flight calls',
     );
+    await waitUntilConnected(running);
     try {
       await running.worker.close();
     } finally {
@@ -332,6 +333,27 @@ export class QueueWorkers implements RegistrySink {
       suppressed = 0;
     };
   }
+}
+
+/** Time allowed to a new worker's connections to finish connecting before it is closed. */
+const CONNECT_WAIT_BEFORE_CLOSE_MS = 5_000;
+
+/**
+ * Waits until the worker's and queue handle's connections have finished connecting. BullMQ
+ * 5.81 removes a connection's listeners on close and then emits the failure of a connect
+ * still in progress, which surfaces as an unhandled rejection that stops the process. The
+ * wait is bounded because a connect to an unreachable Redis never finishes.
+ */
+async function waitUntilConnected(running: RunningQueue): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const ready = Promise.all([running.worker.waitUntilReady(), running.queue.waitUntilReady()]);
+  await Promise.race([
+    ready.catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CONNECT_WAIT_BEFORE_CLOSE_MS);
+    }),
+  ]);
+  clearTimeout(timer);
 }
 
 /** Whether the slot's running worker differs from what the registry asks for. */
