@@ -70,8 +70,16 @@ function ping(port) {
  * Starts redis-server on a free loopback port and waits until it replies to PING.
  * `dataDir` receives the dump file when `persist` is true; otherwise nothing is saved.
  * `port` reuses a known port, for tests that restart a stopped server.
+ * `detached` puts the server in a process group of its own. A terminal's Ctrl-C then does not
+ * stop it before the services that use it have shut down, so the caller must stop it.
  */
-async function startLocalRedis({ dataDir, persist = false, port: fixedPort, log = () => {} }) {
+async function startLocalRedis({
+  dataDir,
+  persist = false,
+  port: fixedPort,
+  detached = false,
+  log = () => {},
+}) {
   const binary = ensureRedisServer(log);
   const port = fixedPort ?? (await findFreePort());
   fs.mkdirSync(dataDir, { recursive: true });
@@ -92,7 +100,7 @@ async function startLocalRedis({ dataDir, persist = false, port: fixedPort, log 
     '--logfile',
     path.resolve(dataDir, 'redis.log'),
   ];
-  const child = spawn(binary, args, { stdio: 'ignore', detached: false });
+  const child = spawn(binary, args, { stdio: 'ignore', detached });
   let exitCode;
   child.once('exit', (code) => {
     exitCode = code;
