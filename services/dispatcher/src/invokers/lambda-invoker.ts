@@ -72,6 +72,7 @@ const UNRECOVERABLE_ERROR_NAMES = new Set([
   'UnrecognizedClientException',
   'InvalidParameterValueException',
   'InvalidRequestContentException',
+  'ValidationException',
   'RequestTooLargeException',
   'UnsupportedMediaTypeException',
   'KMSAccessDeniedException',
@@ -255,10 +256,12 @@ export class LambdaInvoker {
     if (UNRECOVERABLE_ERROR_NAMES.has(name)) {
       return { kind: 'unrecoverable', reason: `${name} from ${target}: ${message}` };
     }
-    if (code === 'ECONNREFUSED') {
+    // @smithy/core 3 wraps a thrown value that is not an Error of its own realm in a new
+    // Error whose message is the only place the socket error code survives.
+    if (hasErrorCode(code, message, 'ECONNREFUSED')) {
       return { kind: 'failed', reason: `Connection refused by the Lambda endpoint for ${target}` };
     }
-    if (code === 'ECONNRESET' || code === 'EPIPE') {
+    if (hasErrorCode(code, message, 'ECONNRESET') || hasErrorCode(code, message, 'EPIPE')) {
       return {
         kind: 'failed',
         reason: `The connection to Lambda was reset during ${target}: ${message}`,
@@ -309,6 +312,10 @@ function readFunctionError(
   }
   const text = typeof decoded === 'string' ? decoded : '';
   return { errorType: functionError, errorMessage: text.slice(0, 1024) || 'no error payload' };
+}
+
+function hasErrorCode(code: string, message: string, expected: string): boolean {
+  return code === expected || new RegExp(`\\b${expected}\\b`).test(message);
 }
 
 function describeFunction(endpoint: LambdaEndpoint): string {

@@ -17,7 +17,7 @@ export type EndpointHandler = (
   call: ReceivedCall,
   response: http.ServerResponse,
   request: http.IncomingMessage,
-) => void | Promise<void>;
+) => unknown;
 
 export interface EndpointServer {
   /** Base URL, such as `http://127.0.0.1:41234`. */

@@ -1,0 +1,308 @@
+import net from 'node:net';
+import path from 'node:path';
+import {
+  lambdaEndpointSchema,
+  silentLogger,
+  type DispatchRequest,
+  type LambdaEndpoint,
+} from '@bullpen/core';
+import { startLambdaHost, type LambdaHost } from '@bullpen/lambda-host';
+import { systemClock } from '../src/invokers/call-context';
+import { LambdaInvoker, createLambdaClient } from '../src/invokers/lambda-invoker';
+
+const FAKE_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
+const HANDLERS = path.join(__dirname, 'fixtures', 'lambda-handlers.ts');
+const THROTTLE_DELAY_MS = 1234;
+
+function dispatchRequest(data: unknown = null): DispatchRequest {
+  return {
+    job: {
+      id: '7',
+      name: 'resize',
+      data,
+      opts: {},
+      progress: 0,
+      returnvalue: null,
+      stacktrace: [],
+      attemptsMade: 0,
+      attemptsStarted: 1,
+      delay: 0,
+      timestamp: 1_700_000_000_000,
+      queueQualifiedName: 'bull:thumbnails',
+    },
+    token: 'lock-token-7',
+    queue: 'thumbnails',
+    callbackUrl: 'http://127.0.0.1:9/',
+  };
+}
+
+const context = () => ({ attempt: 1, abandonSignal: new AbortController().signal });
+
+function lambda(functionName: string, overrides: Record<string, unknown> = {}): LambdaEndpoint {
+  return lambdaEndpointSchema.parse({ type: 'lambda', functionName, ...overrides });
+}
+
+describe('LambdaInvoker', () => {
+  let host: LambdaHost;
+  let invoker: LambdaInvoker;
+  const factoryRegions: string[] = [];
+
+  beforeAll(async () => {
+    host = await startLambdaHost({
+      functions: [
+        { name: 'echo', handlerModule: HANDLERS, handlerExport: 'echo', aliases: ['live'] },
+        { name: 'plain-text', handlerModule: HANDLERS, handlerExport: 'plainText' },
+        { name: 'nothing', handlerModule: HANDLERS, handlerExport: 'nothing' },
+        { name: 'fail', handlerModule: HANDLERS, handlerExport: 'fail' },
+        { name: 'fail-unrecoverable', handlerModule: HANDLERS, handlerExport: 'failUnrecoverable' },
+        { name: 'slow', handlerModule: HANDLERS, handlerExport: 'slow', timeoutMs: 5_000 },
+        { name: 'short-timeout', handlerModule: HANDLERS, handlerExport: 'slow', timeoutMs: 300 },
+        {
+          name: 'single',
+          handlerModule: HANDLERS,
+          handlerExport: 'slow',
+          reservedConcurrency: 1,
+        },
+        { name: 'large', handlerModule: HANDLERS, handlerExport: 'large' },
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await host.close();
+  });
+
+  beforeEach(() => {
+    factoryRegions.length = 0;
+    invoker = new LambdaInvoker({
+      clientFactory: (region) => {
+        factoryRegions.push(region);
+        return createLambdaClient({ region, endpoint: host.url, credentials: FAKE_CREDENTIALS });
+      },
+      defaultRegion: 'us-east-1',
+      clock: systemClock,
+      throttleDelayMs: THROTTLE_DELAY_MS,
+      logger: silentLogger(),
+    });
+  });
+
+  afterEach(() => {
+    invoker.close();
+  });
+
+  test('completes with the decoded JSON payload', async () => {
+    const outcome = await invoker.call(lambda('echo'), dispatchRequest(), context());
+
+    expect(outcome).toEqual({
+      kind: 'completed',
+      returnValue: {
+        jobId: '7',
+        token: 'lock-token-7',
+        queue: 'thumbnails',
+        callbackUrl: 'http://127.0.0.1:9/',
+      },
+    });
+  });
+
+  test('invokes the registered qualifier', async () => {
+    const outcome = await invoker.call(
+      lambda('echo', { qualifier: 'live' }),
+      dispatchRequest(),
+      context(),
+    );
+
+    expect(outcome.kind).toBe('completed');
+  });
+
+  test('completes with text and null payloads', async () => {
+    const text = await invoker.call(lambda('plain-text'), dispatchRequest(), context());
+    const empty = await invoker.call(lambda('nothing'), dispatchRequest(), context());
+
+    expect(text).toEqual({ kind: 'completed', returnValue: 'thumbnail ready' });
+    expect(empty).toEqual({ kind: 'completed', returnValue: null });
+  });
+
+  test('fails an attempt on a function error', async () => {
+    const outcome = await invoker.call(lambda('fail'), dispatchRequest(), context());
+
+    expect(outcome).toEqual({ kind: 'failed', reason: 'TypeError', detail: 'image is not a PNG' });
+  });
+
+  test('fails an attempt when the function times out', async () => {
+    const outcome = await invoker.call(
+      lambda('short-timeout'),
+      dispatchRequest({ sleepMs: 2_000 }),
+      context(),
+    );
+
+    expect(outcome).toMatchObject({ kind: 'failed', reason: 'Sandbox.Timedout' });
+    expect((outcome as { detail: string }).detail).toContain('Task timed out after 0.30 seconds');
+  });
+
+  test('fails without retries on an UnrecoverableError', async () => {
+    const outcome = await invoker.call(lambda('fail-unrecoverable'), dispatchRequest(), context());
+
+    expect(outcome).toEqual({
+      kind: 'unrecoverable',
+      reason: 'UnrecoverableError',
+      detail: 'the input can never be processed',
+    });
+  });
+
+  test('throttles on TooManyRequestsException with its Retry-After', async () => {
+    const first = invoker.call(lambda('single'), dispatchRequest({ sleepMs: 1_000 }), context());
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    const second = await invoker.call(
+      lambda('single'),
+      dispatchRequest({ sleepMs: 10 }),
+      context(),
+    );
+
+    expect(second.kind).toBe('throttled');
+    expect((second as { reason: string }).reason).toContain('TooManyRequestsException');
+    expect((second as { retryAfterMs: number }).retryAfterMs).toBe(1_000);
+    expect((await first).kind).toBe('completed');
+  });
+
+  test('fails without retries when the function does not exist', async () => {
+    const outcome = await invoker.call(lambda('missing-function'), dispatchRequest(), context());
+
+    expect(outcome.kind).toBe('unrecoverable');
+    expect((outcome as { reason: string }).reason).toContain(
+      'ResourceNotFoundException: function missing-function does not exist',
+    );
+  });
+
+  test('fails without retries when the qualifier does not exist', async () => {
+    const outcome = await invoker.call(
+      lambda('echo', { qualifier: 'nonexistent', timeout: 5_000 }),
+      dispatchRequest(),
+      context(),
+    );
+
+    expect(outcome.kind).toBe('unrecoverable');
+    expect((outcome as { reason: string }).reason).toContain('ResourceNotFoundException');
+  });
+
+  test('fails without retries when the payload is over the invoke limit', async () => {
+    const outcome = await invoker.call(
+      lambda('echo'),
+      dispatchRequest('x'.repeat(7 * 1024 * 1024)),
+      context(),
+    );
+
+    expect(outcome.kind).toBe('unrecoverable');
+    expect((outcome as { reason: string }).reason).toMatch(
+      /^RequestTooLargeException from function echo/,
+    );
+  });
+
+  test('fails without retries when the response is over the cap', async () => {
+    const outcome = await invoker.call(
+      lambda('large', { maxResponseBytes: 100 }),
+      dispatchRequest({ bytes: 1_000 }),
+      context(),
+    );
+
+    expect(outcome.kind).toBe('unrecoverable');
+    expect((outcome as { reason: string }).reason).toContain(
+      'more than maxResponseBytes (100 bytes)',
+    );
+  });
+
+  test('times out on the client without a second invoke', async () => {
+    const before = host.invocationCount('slow');
+
+    const outcome = await invoker.call(
+      lambda('slow', { timeout: 300 }),
+      dispatchRequest({ sleepMs: 1_500 }),
+      context(),
+    );
+
+    expect(outcome).toEqual({
+      kind: 'failed',
+      reason: 'The Invoke of function slow timed out after 300 ms',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(host.invocationCount('slow') - before).toBe(1);
+  });
+
+  test('ends an in-flight invoke as abandoned when shutdown gives up', async () => {
+    const abandon = new AbortController();
+    setTimeout(() => abandon.abort(), 100);
+
+    const outcome = await invoker.call(lambda('slow'), dispatchRequest({ sleepMs: 1_000 }), {
+      attempt: 1,
+      abandonSignal: abandon.signal,
+    });
+
+    expect(outcome.kind).toBe('abandoned');
+  });
+
+  test('fails an attempt when the Lambda endpoint refuses connections', async () => {
+    const closedPort = await freePort();
+    const refused = new LambdaInvoker({
+      clientFactory: (region) =>
+        createLambdaClient({
+          region,
+          endpoint: `http://127.0.0.1:${closedPort}`,
+          credentials: FAKE_CREDENTIALS,
+        }),
+      defaultRegion: 'us-east-1',
+      clock: systemClock,
+      throttleDelayMs: THROTTLE_DELAY_MS,
+      logger: silentLogger(),
+    });
+    try {
+      const outcome = await refused.call(
+        lambda('echo', { timeout: 2_000 }),
+        dispatchRequest(),
+        context(),
+      );
+
+      expect(outcome).toEqual({
+        kind: 'failed',
+        reason: 'Connection refused by the Lambda endpoint for function echo',
+      });
+    } finally {
+      refused.close();
+    }
+  });
+
+  test('takes the region from a function ARN', async () => {
+    await invoker.call(
+      lambda('arn:aws:lambda:eu-west-1:000000000000:function:echo', { timeout: 2_000 }),
+      dispatchRequest(),
+      context(),
+    );
+
+    expect(factoryRegions).toEqual(['eu-west-1']);
+  });
+
+  test('fails without retries when no region is known', async () => {
+    const noRegion = new LambdaInvoker({
+      clientFactory: () => {
+        throw new Error('no client may be created without a region');
+      },
+      clock: systemClock,
+      throttleDelayMs: THROTTLE_DELAY_MS,
+      logger: silentLogger(),
+    });
+
+    const outcome = await noRegion.call(lambda('echo'), dispatchRequest(), context());
+
+    expect(outcome.kind).toBe('unrecoverable');
+    expect((outcome as { reason: string }).reason).toContain('No AWS region for function "echo"');
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
