@@ -144,7 +144,9 @@ export async function runDemo(client: BullpenClient): Promise<DemoOutcome[]> {
 /** Formats one demo job for the terminal: outcome, progress, log lines and return value. */
 export function describeOutcome(outcome: DemoOutcome): string[] {
   const { job } = outcome;
-  const attempts = `${job.attemptsMade} of ${String(job.opts.attempts ?? 1)} attempts`;
+  const allowed =
+    typeof job.opts.attempts === 'number' && job.opts.attempts >= 1 ? job.opts.attempts : 1;
+  const attempts = `${job.attemptsMade} of ${allowed} attempts`;
   const lines = [
     `${outcome.queue} job ${job.id} "${job.name}": ${job.state} after ${attempts}${expectation(outcome)}`,
   ];

@@ -87,6 +87,15 @@ class LocalStack {
     const onSignal = (signal: NodeJS.Signals) => this.handleSignal(signal);
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    // Output piped into a program that Ctrl-C also ended (`npm start | tee`) fails with EPIPE;
+    // that must not crash the stack in the middle of its shutdown.
+    process.stdout.on('error', ignoreError);
+    process.stderr.on('error', ignoreError);
+    // Last resort when this process ends without its shutdown (an uncaught error, process.exit):
+    // the detached redis-server would otherwise outlive it. Services stop themselves when the
+    // IPC channel closes. Nothing runs on SIGKILL.
+    const onExit = () => this.killLeftovers();
+    process.on('exit', onExit);
 
     let demoFailed = false;
     let startupFailed = false;
@@ -111,6 +120,7 @@ class LocalStack {
       await this.shutdown();
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      process.off('exit', onExit);
     }
 
     return startupFailed || demoFailed || this.crashed ? 1 : 0;
@@ -174,16 +184,17 @@ class LocalStack {
   private async startRedis(): Promise<string> {
     if (this.config.redisUrl) return this.config.redisUrl;
 
-    this.redis = await this.untilStopped(
-      startLocalRedis({
-        dataDir: path.join(this.config.stateDir, 'redis'),
-        persist: true,
-        // Out of the terminal's process group, so Ctrl-C reaches only this process, which stops
-        // Redis last, after the dispatcher has finished its running jobs.
-        detached: true,
-        log: (line) => log(line),
-      }),
-    );
+    // Not raced against a stop request: the server must be known, so shutdown can stop it.
+    // startLocalRedis gives up by itself after 10 s.
+    this.redis = await startLocalRedis({
+      dataDir: path.join(this.config.stateDir, 'redis'),
+      persist: true,
+      // Out of the terminal's process group, so Ctrl-C reaches only this process, which stops
+      // Redis last, after the dispatcher has finished its running jobs.
+      detached: true,
+      log: (line) => log(line),
+    });
+    if (this.stopReason !== undefined) throw new StopRequested(this.stopReason);
     return this.redis.url;
   }
 
@@ -294,11 +305,16 @@ class LocalStack {
   private handleSignal(signal: NodeJS.Signals): void {
     if (this.shuttingDown) {
       log(`\n${signal} again: killing every process now.`);
-      for (const service of [this.dispatcher, this.api, this.lambdaHost]) service?.kill();
-      if (this.redis) killQuietly(this.redis.pid);
+      this.killLeftovers();
       process.exit(1);
     }
     this.requestStop(signal);
+  }
+
+  private killLeftovers(): void {
+    for (const service of [this.dispatcher, this.api, this.lambdaHost]) service?.kill();
+    if (this.redis) killQuietly(this.redis.pid);
+    this.redis = undefined;
   }
 
   private requestStop(reason: string): void {
@@ -348,6 +364,8 @@ class LocalStack {
       sleep(REDIS_STOP_TIMEOUT_MS).then(() => false),
     ]);
     if (!stopped) killQuietly(redis.pid);
+    // Its pid may be reused from now on, so nothing may signal it again.
+    this.redis = undefined;
     log(`  redis-server stopped${stopped ? '' : ' (killed after the grace period)'}`);
   }
 }
@@ -384,6 +402,10 @@ function redactRedisUrl(url: string): string {
 function displayPath(repoRoot: string, target: string): string {
   const relative = path.relative(repoRoot, target);
   return relative.startsWith('..') || path.isAbsolute(relative) ? target : relative;
+}
+
+function ignoreError(): void {
+  // Deliberately empty: see the listeners in `run`.
 }
 
 function killQuietly(pid: number): void {

@@ -191,7 +191,12 @@ export class BullpenClient {
       options.signal?.throwIfAborted();
       const job = await this.getJob(queue, id);
       lastState = job.state;
-      if (job.state === 'completed' || job.state === 'failed') return job;
+      if (job.state === 'completed' || job.state === 'failed') {
+        // The API reads the job's fields before its state, so a job that finished in between
+        // comes back as failed or completed with the fields of its running attempt. A read
+        // after the finished state was seen returns the final fields.
+        return this.getJob(queue, id);
+      }
       if (Date.now() + pollIntervalMs > deadline) {
         throw new JobWaitTimeoutError(queue, id, timeoutMs, lastState);
       }

@@ -7,7 +7,7 @@ export interface JobContext {
   readonly queue: string;
   /** Number of this attempt: 1 for the first. */
   readonly attempt: number;
-  /** The job's `attempts` option: how many attempts it has in all (1 when unset). */
+  /** The job's `attempts` option: how many attempts it has in all (1 when unset or 0). */
   readonly maxAttempts: number;
   /** Whether the request came as a direct Invoke or through a Function URL. */
   readonly source: EventSource;
@@ -63,6 +63,10 @@ export function startDeadline(lambdaContext: Context | undefined, marginMs: numb
   return { signal: controller.signal, remainingTimeMs, dispose: () => clearTimeout(timer) };
 }
 
+function maxAttemptsOf(attemptsOption: unknown): number {
+  return typeof attemptsOption === 'number' && attemptsOption >= 1 ? attemptsOption : 1;
+}
+
 export function createJobContext(fields: {
   queue: string;
   attemptsMade: number;
@@ -76,7 +80,8 @@ export function createJobContext(fields: {
   return {
     queue: fields.queue,
     attempt: fields.attemptsMade + 1,
-    maxAttempts: typeof fields.attemptsOption === 'number' ? fields.attemptsOption : 1,
+    // BullMQ stores `attempts: 0` for a job added without the option, and runs it once.
+    maxAttempts: maxAttemptsOf(fields.attemptsOption),
     source: fields.source,
     signal: deadline.signal,
     lambdaContext: fields.lambdaContext,

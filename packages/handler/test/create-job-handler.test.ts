@@ -203,6 +203,15 @@ describe('createJobHandler with a direct Invoke', () => {
     ]);
   });
 
+  test('counts one attempt when attempts is unset', async () => {
+    const handler = createJobHandler(async (_job, ctx) => ctx.maxAttempts);
+    const request = dispatchRequest();
+
+    // BullMQ stores attempts 0 for a job added without the option.
+    expect(await handler({ ...request, job: { ...request.job, opts: { attempts: 0 } } })).toBe(1);
+    expect(await handler({ ...request, job: { ...request.job, opts: {} } })).toBe(1);
+  });
+
   test('throws UnrecoverableError with its wire name', async () => {
     const handler = createJobHandler(async () => {
       throw new UnrecoverableError('unknown column "rainfall"');
