@@ -1,5 +1,6 @@
 import { UnsupportedMediaTypeError, ValidationError } from '@bullpen/core';
 import type { Context } from 'hono';
+import { checkJsonText } from './json-text';
 
 /**
  * Media types whose body is read as JSON. BullMQ Proxy parsed every body as JSON whatever
@@ -28,14 +29,17 @@ export async function readJsonBody(c: Context): Promise<unknown> {
       { path: '(body)', message: 'must not be empty' },
     ]);
   }
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (error) {
     throw new ValidationError(
       `Invalid request body: malformed JSON (${(error as Error).message.slice(0, 200)}).`,
       [{ path: '(body)', message: 'must be valid JSON' }],
     );
   }
+  checkJsonText(text);
+  return value;
 }
 
 /** Media type of the request without parameters, lower-cased. */
