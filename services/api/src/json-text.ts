@@ -14,6 +14,7 @@ const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
+const COMMA = 0x2c;
 
 /** Index of the quote that closes the string opening at `start`. */
 function endOfString(text: string, start: number): number {
@@ -33,26 +34,58 @@ function invalidBody(message: string, issue: string): ValidationError {
   ]);
 }
 
+function preview(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 60)}...` : text;
+}
+
 /**
- * Rejects JSON that JSON.parse accepts but the API cannot store faithfully. `text` must be
- * text that JSON.parse has already accepted, so the scan only tracks strings and nesting.
+ * Rejects a key seen before in the same object. JSON.parse keeps the last value, other
+ * parsers keep the first or fail (RFC 8259 leaves it open), so a body with a repeated key
+ * can mean one thing to the client and another to the API. I-JSON (RFC 7493) forbids it.
+ */
+function addKey(keys: Set<string>, text: string, start: number, end: number): void {
+  const raw = text.slice(start + 1, end);
+  const key = raw.includes('\\') ? (JSON.parse(text.slice(start, end + 1)) as string) : raw;
+  if (keys.has(key)) {
+    throw invalidBody(
+      `the key ${JSON.stringify(preview(key))} appears more than once in one object; send each key once.`,
+      'must not repeat a key within one object',
+    );
+  }
+  keys.add(key);
+}
+
+/**
+ * Rejects JSON that JSON.parse accepts but the API cannot store faithfully: nesting past
+ * MAX_JSON_DEPTH and a key repeated in one object. `text` must be text that JSON.parse has
+ * already accepted.
  */
 export function checkJsonText(text: string): void {
-  let depth = 0;
+  // One entry per open container: the keys seen so far in an object, undefined for an array.
+  const containers: Array<Set<string> | undefined> = [];
+  let expectingKey = false;
+
   for (let index = 0; index < text.length; index += 1) {
     const code = text.charCodeAt(index);
     if (code === QUOTE) {
-      index = endOfString(text, index);
+      const end = endOfString(text, index);
+      if (expectingKey) addKey(containers.at(-1) as Set<string>, text, index, end);
+      expectingKey = false;
+      index = end;
     } else if (code === OPEN_BRACE || code === OPEN_BRACKET) {
-      depth += 1;
-      if (depth > MAX_JSON_DEPTH) {
+      containers.push(code === OPEN_BRACE ? new Set() : undefined);
+      expectingKey = code === OPEN_BRACE;
+      if (containers.length > MAX_JSON_DEPTH) {
         throw invalidBody(
           `arrays and objects are nested more than ${MAX_JSON_DEPTH} levels deep; flatten the value.`,
           `must not nest arrays and objects more than ${MAX_JSON_DEPTH} levels deep`,
         );
       }
     } else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) {
-      depth -= 1;
+      containers.pop();
+      expectingKey = false;
+    } else if (code === COMMA) {
+      expectingKey = containers.at(-1) !== undefined;
     }
   }
 }
