@@ -15,6 +15,10 @@ const CLOSE_BRACKET = 0x5d;
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const COMMA = 0x2c;
+const MINUS = 0x2d;
+const DIGIT_ZERO = 0x30;
+const DIGIT_NINE = 0x39;
+const NUMBER_CHARACTERS = '0123456789+-.eE';
 
 /** Index of the quote that closes the string opening at `start`. */
 function endOfString(text: string, start: number): number {
@@ -56,9 +60,29 @@ function addKey(keys: Set<string>, text: string, start: number, end: number): vo
 }
 
 /**
+ * Returns the index of the last character of the number starting at `start`. JSON.parse
+ * turns a number beyond the double-precision range, such as 1e999, into Infinity, which
+ * JSON.stringify then stores as null, so such a number is rejected.
+ */
+function checkNumber(text: string, start: number): number {
+  let end = start;
+  while (end < text.length && NUMBER_CHARACTERS.includes(text[end] as string)) end += 1;
+  const token = text.slice(start, end);
+  if (/[eE]/.test(token) || token.length > 300) {
+    if (!Number.isFinite(Number(token))) {
+      throw invalidBody(
+        `the number ${preview(token)} is outside the double-precision range; send a smaller number or a string.`,
+        'must contain only numbers within the double-precision range',
+      );
+    }
+  }
+  return end - 1;
+}
+
+/**
  * Rejects JSON that JSON.parse accepts but the API cannot store faithfully: nesting past
- * MAX_JSON_DEPTH and a key repeated in one object. `text` must be text that JSON.parse has
- * already accepted.
+ * MAX_JSON_DEPTH, a key repeated in one object, and numbers beyond the double-precision
+ * range. `text` must be text that JSON.parse has already accepted.
  */
 export function checkJsonText(text: string): void {
   // One entry per open container: the keys seen so far in an object, undefined for an array.
@@ -86,6 +110,8 @@ export function checkJsonText(text: string): void {
       expectingKey = false;
     } else if (code === COMMA) {
       expectingKey = containers.at(-1) !== undefined;
+    } else if (code === MINUS || (code >= DIGIT_ZERO && code <= DIGIT_NINE)) {
+      index = checkNumber(text, index);
     }
   }
 }
