@@ -23,7 +23,7 @@ export async function readJsonBody(c: Context): Promise<unknown> {
     );
   }
 
-  const text = await c.req.text();
+  const text = await readBodyText(c);
   if (text.trim() === '') {
     throw new ValidationError('Invalid request body: the body is empty; send a JSON value.', [
       { path: '(body)', message: 'must not be empty' },
@@ -40,6 +40,23 @@ export async function readJsonBody(c: Context): Promise<unknown> {
   }
   checkJsonText(text);
   return value;
+}
+
+/**
+ * Reads the request body as UTF-8 text, failing with 400 on invalid UTF-8. Decoding it
+ * leniently would replace bad bytes with U+FFFD and store a string the client never sent.
+ * One leading byte order mark is dropped, which RFC 8259 allows a JSON parser to do.
+ */
+export async function readBodyText(c: Context): Promise<string> {
+  const bytes = await c.req.arrayBuffer();
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new ValidationError(
+      'Invalid request body: the body is not valid UTF-8; send UTF-8 encoded text.',
+      [{ path: '(body)', message: 'must be valid UTF-8' }],
+    );
+  }
 }
 
 /** Media type of the request without parameters, lower-cased. */

@@ -1,7 +1,7 @@
 import { NotFoundError, parseOrThrow } from '@bullpen/core';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { mediaTypeOf, readJsonBody } from '../body';
+import { mediaTypeOf, readBodyText, readJsonBody } from '../body';
 import { responseJson, type ApiApp, type ApiDeps } from '../deps';
 import { readBearerToken } from '../middleware/auth';
 import {
@@ -63,7 +63,7 @@ function isMissingJobError(error: unknown): boolean {
 
 async function readLogLine(c: Context): Promise<string> {
   if (mediaTypeOf(c) === 'text/plain') {
-    return parseOrThrow(logLineSchema, await c.req.text(), 'log line');
+    return parseOrThrow(logLineSchema, await readBodyText(c), 'log line');
   }
   return parseOrThrow(logLineSchema, await readJsonBody(c), 'log line');
 }
