@@ -17,6 +17,12 @@ const JSON_COMPATIBLE_MEDIA_TYPES = new Set([
 /** Reads the request body as JSON, failing with 400 on an empty or malformed body. */
 export async function readJsonBody(c: Context): Promise<unknown> {
   const mediaType = mediaTypeOf(c);
+  const header = c.req.header('content-type') ?? '';
+  if (mediaType === '' && header.trim() !== '') {
+    throw new UnsupportedMediaTypeError(
+      `Invalid Content-Type "${header.slice(0, 100)}": it names no media type; send application/json.`,
+    );
+  }
   if (!JSON_COMPATIBLE_MEDIA_TYPES.has(mediaType) && !mediaType.endsWith('+json')) {
     throw new UnsupportedMediaTypeError(
       `Unsupported Content-Type "${mediaType.slice(0, 100)}"; send application/json.`,
