@@ -3,6 +3,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { mediaTypeOf, readBodyText, readJsonBody } from '../body';
 import { responseJson, type ApiApp, type ApiDeps } from '../deps';
+import { findJob } from '../find-job';
 import { readBearerToken } from '../middleware/auth';
 import {
   errorResponseSchema,
@@ -112,7 +113,7 @@ export function registerJobCallbackRoutes(app: ApiApp, deps: ApiDeps): void {
     const { start, length } = parseOrThrow(logsQuerySchema, c.req.query(), 'query', ['query']);
     const queue = queues.get(name);
     const [job, logs] = await Promise.all([
-      queue.getJob(id),
+      findJob(queue, id),
       queue.getJobLogs(id, start, start + length - 1, true),
     ]);
     if (!job) throw notFound(name, id);

@@ -2,6 +2,7 @@ import { jobListSchema, NotFoundError, parseOrThrow, toJobJson } from '@bullpen/
 import { createRoute, z } from '@hono/zod-openapi';
 import { addJobs } from '../add-jobs';
 import { readJsonBody } from '../body';
+import { findJob } from '../find-job';
 import { responseJson, type ApiApp, type ApiDeps } from '../deps';
 import {
   errorResponseSchema,
@@ -87,8 +88,7 @@ export function registerJobRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openAPIRegistry.registerPath(getJobRoute);
   app.get('/queues/:queue/jobs/:id', async (c) => {
     const { queue: name, id } = parseOrThrow(jobParamsSchema, c.req.param(), 'path', ['path']);
-    const queue = queues.get(name);
-    const job = await queue.getJob(id);
+    const job = await findJob(queues.get(name), id);
     if (!job) throw new NotFoundError(`Job "${id}" was not found in queue "${name}".`);
     const state = await job.getState();
     return c.json(toJobJson(job, state));
