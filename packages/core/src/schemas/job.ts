@@ -1,6 +1,7 @@
 import { parseExpression } from 'cron-parser';
 import { z } from 'zod';
 import { keepJobsSchema } from './keep-jobs';
+import { isWellFormedText, UNPAIRED_SURROGATE_MESSAGE } from './queue';
 
 /** BullMQ's upper bound for `priority` (2^21). */
 export const MAX_PRIORITY = 2_097_152;
@@ -22,7 +23,8 @@ export const jobIdSchema = z
   .refine((id) => !/^\d+$/.test(id), {
     error: 'must not be all digits, because BullMQ uses integers for generated ids',
   })
-  .refine((id) => !id.includes(':'), { error: 'must not contain ":"' });
+  .refine((id) => !id.includes(':'), { error: 'must not contain ":"' })
+  .refine(isWellFormedText, { error: UNPAIRED_SURROGATE_MESSAGE });
 
 const backoffSchema = z.union(
   [
@@ -113,7 +115,11 @@ export const jobOptionsSchema = z.strictObject({
   jobId: jobIdSchema.optional(),
   deduplication: z
     .strictObject({
-      id: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).max(512),
+      id: z
+        .string({ error: 'must be a string' })
+        .min(1, { error: 'must not be empty' })
+        .max(512)
+        .refine(isWellFormedText, { error: UNPAIRED_SURROGATE_MESSAGE }),
       ttl: z.int({ error: 'must be an integer number of milliseconds' }).min(1).optional(),
     })
     .optional(),
@@ -130,7 +136,8 @@ export const jobSchema = z
     name: z
       .string({ error: 'must be a string' })
       .min(1, { error: 'must not be empty' })
-      .max(MAX_JOB_NAME_LENGTH, { error: `must be at most ${MAX_JOB_NAME_LENGTH} characters` }),
+      .max(MAX_JOB_NAME_LENGTH, { error: `must be at most ${MAX_JOB_NAME_LENGTH} characters` })
+      .refine(isWellFormedText, { error: UNPAIRED_SURROGATE_MESSAGE }),
     // Any JSON value, including 0, false, "" and null; the body was parsed from JSON, so
     // nothing else can arrive here. Missing data is stored as null.
     data: z.unknown().optional(),

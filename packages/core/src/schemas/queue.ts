@@ -2,6 +2,21 @@ import { z } from 'zod';
 
 export const MAX_QUEUE_NAME_LENGTH = 100;
 
+// With the u flag, a surrogate pair is one code point, so only unpaired surrogates match.
+const UNPAIRED_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Returns whether `text` survives a round trip through Redis. Redis clients send strings as UTF-8,
+ * which cannot encode an unpaired UTF-16 surrogate such as "\ud800", so ioredis writes
+ * U+FFFD in its place and a later lookup by the original string finds nothing.
+ */
+export function isWellFormedText(text: string): boolean {
+  return !UNPAIRED_SURROGATE.test(text);
+}
+
+export const UNPAIRED_SURROGATE_MESSAGE =
+  'must not contain an unpaired UTF-16 surrogate such as "\\ud800", which UTF-8 cannot encode';
+
 /**
  * Queue name. BullMQ joins key parts with `:`, so a name containing it would collide with
  * another queue's keys. Braces are allowed so names can carry Redis Cluster hash tags.
@@ -16,7 +31,8 @@ export const queueNameSchema = z
   // eslint-disable-next-line no-control-regex
   .refine((name) => !/[\u0000-\u001f\u007f]/.test(name), {
     error: 'must not contain control characters',
-  });
+  })
+  .refine(isWellFormedText, { error: UNPAIRED_SURROGATE_MESSAGE });
 
 /** Every state BullMQ reports for a job. */
 export const JOB_STATES = [

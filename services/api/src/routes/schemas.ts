@@ -1,4 +1,11 @@
-import { JOB_STATES, queueNameSchema, DEFAULT_LISTED_STATES, type JobState } from '@bullpen/core';
+import {
+  DEFAULT_LISTED_STATES,
+  isWellFormedText,
+  JOB_STATES,
+  queueNameSchema,
+  UNPAIRED_SURROGATE_MESSAGE,
+  type JobState,
+} from '@bullpen/core';
 import { z } from 'zod';
 
 export const queueParamsSchema = z.strictObject({ queue: queueNameSchema });
@@ -64,7 +71,8 @@ export const MAX_LOG_LINE_CHARS = 16 * 1024;
 
 export const logLineSchema = z
   .string({ error: 'must be a JSON string (or a text/plain body)' })
-  .max(MAX_LOG_LINE_CHARS, { error: `must be at most ${MAX_LOG_LINE_CHARS} characters` });
+  .max(MAX_LOG_LINE_CHARS, { error: `must be at most ${MAX_LOG_LINE_CHARS} characters` })
+  .refine(isWellFormedText, { error: UNPAIRED_SURROGATE_MESSAGE });
 
 export const errorResponseSchema = z.object({
   error: z.object({
