@@ -143,11 +143,14 @@ export class ChildService {
     }
   }
 
-  /** Reads the last lines of the log file, for error messages. */
-  logTail(lineCount: number): string {
+  /** Reads the last lines of the log file for error messages, each cut at `maxLineChars`. */
+  logTail(lineCount: number, maxLineChars = 400): string {
     try {
       const lines = fs.readFileSync(this.logFile, 'utf8').trimEnd().split('\n');
-      return lines.slice(-lineCount).join('\n');
+      return lines
+        .slice(-lineCount)
+        .map((line) => (line.length > maxLineChars ? `${line.slice(0, maxLineChars)}...` : line))
+        .join('\n');
     } catch {
       return '';
     }

@@ -129,7 +129,7 @@ class LocalStack {
   private async start(): Promise<StackEndpoints> {
     log('Starting the Bullpen local stack...');
     const redisUrl = await this.startRedis();
-    const [apiPort, metricsPort] = await Promise.all([findFreePort(), findFreePort()]);
+    const [apiPort, metricsPort] = await findDistinctFreePorts(2);
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     const metricsUrl = `http://127.0.0.1:${metricsPort}`;
 
@@ -368,6 +368,16 @@ class LocalStack {
     this.redis = undefined;
     log(`  redis-server stopped${stopped ? '' : ' (killed after the grace period)'}`);
   }
+}
+
+/**
+ * Picks free loopback ports for services that take a fixed port. Another program may take one
+ * before the service binds it; the service then fails to start and the stack reports it.
+ */
+async function findDistinctFreePorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < count) ports.add(await findFreePort());
+  return [...ports];
 }
 
 function readLambdaHostReady(message: unknown): LambdaHostReadyMessage | undefined {
