@@ -1,3 +1,4 @@
+import { QueueKeys } from 'bullmq';
 import { parseExpression } from 'cron-parser';
 import { z } from 'zod';
 import { keepJobsSchema } from './keep-jobs';
@@ -13,6 +14,15 @@ const nonNegativeMsSchema = z
   .min(0, { error: 'must be >= 0' });
 
 /**
+ * Names BullMQ 5 gives the queue's own keys, such as `<prefix>:<queue>:wait` and `:meta`.
+ * A job is stored at `<prefix>:<queue>:<id>`, so a job with one of these ids would collide
+ * with that key.
+ */
+const QUEUE_KEY_NAMES: readonly string[] = Object.keys(new QueueKeys().getKeys('queue')).filter(
+  (name) => name !== '',
+);
+
+/**
  * Custom job id. BullMQ generates numeric ids itself, so an all-digit custom id could clash
  * with one of them, and `:` is its key separator; BullMQ 5 rejects both.
  */
@@ -24,6 +34,9 @@ export const jobIdSchema = z
     error: 'must not be all digits, because BullMQ uses integers for generated ids',
   })
   .refine((id) => !id.includes(':'), { error: 'must not contain ":"' })
+  .refine((id) => !QUEUE_KEY_NAMES.includes(id), {
+    error: `must not be the name of one of the queue's own keys (${QUEUE_KEY_NAMES.join(', ')})`,
+  })
   .refine(isWellFormedText, { error: UNPAIRED_SURROGATE_MESSAGE });
 
 const backoffSchema = z.union(
