@@ -1,11 +1,11 @@
-import { QueueKeys } from 'bullmq';
+import { PRIORITY_LIMIT, QueueKeys } from 'bullmq';
 import { parseExpression } from 'cron-parser';
 import { z } from 'zod';
 import { keepJobsSchema } from './keep-jobs';
 import { isWellFormedText, UNPAIRED_SURROGATE_MESSAGE } from './queue';
 
-/** BullMQ's upper bound for `priority` (2^21). */
-export const MAX_PRIORITY = 2_097_152;
+/** Highest `priority` BullMQ accepts: 2^21 - 1 in BullMQ 5.81, which rejects 2^21. */
+export const MAX_PRIORITY: number = PRIORITY_LIMIT;
 export const MAX_JOB_NAME_LENGTH = 1000;
 export const MAX_JOB_ID_LENGTH = 512;
 
