@@ -62,6 +62,28 @@ function isValidTimeZone(tz: string): boolean {
   }
 }
 
+/** Latest time a JavaScript Date can hold, in ms since the epoch (ECMAScript's time range). */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * A repeat start or end, as ms since the epoch or an ISO 8601 UTC date-time. A time past
+ * the Date range made BullMQ 5.81 fail in its scheduler script (every) or in cron-parser
+ * (pattern).
+ */
+const repeatDateSchema = z.union(
+  [
+    z.int().min(0).max(MAX_DATE_MS),
+    z.iso.datetime({ error: 'must be an ISO 8601 date-time in UTC, such as 2030-01-31T00:00:00Z' }),
+  ],
+  { error: `must be ms since the epoch (0 to ${MAX_DATE_MS}) or an ISO 8601 date-time in UTC` },
+);
+
+/** Returns a repeat start or end in ms since the epoch. */
+export function repeatDateMs(date: number | string | undefined): number | undefined {
+  if (date === undefined) return undefined;
+  return typeof date === 'number' ? date : Date.parse(date);
+}
+
 const repeatSchema = z
   .strictObject({
     every: z
@@ -80,14 +102,27 @@ const repeatSchema = z
       .string()
       .refine(isValidTimeZone, { error: 'must be an IANA time zone such as Europe/Berlin' })
       .optional(),
-    startDate: z.union([z.int().min(0), z.iso.datetime()]).optional(),
-    endDate: z.union([z.int().min(0), z.iso.datetime()]).optional(),
+    startDate: repeatDateSchema.optional(),
+    endDate: repeatDateSchema.optional(),
   })
   .superRefine((repeat, ctx) => {
     const hasEvery = repeat.every !== undefined;
     const hasPattern = repeat.pattern !== undefined;
     if (hasEvery === hasPattern) {
       ctx.addIssue({ code: 'custom', message: 'must set exactly one of "every" or "pattern"' });
+    }
+    if (repeat.immediately === true && repeat.startDate !== undefined) {
+      // BullMQ 5.81 throws on this pair when it creates the scheduler.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['immediately'],
+        message: 'cannot be combined with "startDate"',
+      });
+    }
+    const startMs = repeatDateMs(repeat.startDate);
+    const endMs = repeatDateMs(repeat.endDate);
+    if (startMs !== undefined && endMs !== undefined && endMs <= startMs) {
+      ctx.addIssue({ code: 'custom', path: ['endDate'], message: 'must be after "startDate"' });
     }
     if (hasPattern && repeat.pattern !== undefined) {
       try {
