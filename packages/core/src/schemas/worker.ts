@@ -23,8 +23,12 @@ const maxResponseBytesSchema = z
   .max(MAX_RESPONSE_BYTES_LIMIT, { error: `must be at most ${MAX_RESPONSE_BYTES_LIMIT} bytes` });
 
 const HEADER_NAME_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-// eslint-disable-next-line no-control-regex
-const HEADER_VALUE_FORBIDDEN = /[\u0000\r\n]/;
+/**
+ * Characters an HTTP field value may contain (RFC 9110): tab, space, visible ASCII and the
+ * obs-text bytes 0x80-0xFF. undici, which the dispatcher sends requests with, rejects any
+ * other character, so a registration with one would fail every job it dispatches.
+ */
+const HEADER_VALUE_PATTERN = /^[\t\x20-\x7e\x80-\xff]*$/;
 /** Headers the dispatcher sets itself or that belong to the connection, not the request. */
 const RESERVED_HEADER_NAMES = new Set([
   'host',
@@ -50,8 +54,9 @@ const headersSchema = z
     z
       .string({ error: 'header values must be strings' })
       .max(8192, { error: 'header values must be at most 8192 characters' })
-      .refine((value) => !HEADER_VALUE_FORBIDDEN.test(value), {
-        error: 'header values must not contain CR, LF or NUL',
+      .regex(HEADER_VALUE_PATTERN, {
+        error:
+          'header values may contain only tab, space, visible ASCII and latin1 characters (no CR, LF, NUL, other control characters or emoji)',
       }),
   )
   .refine((headers) => Object.keys(headers).length <= 64, { error: 'at most 64 headers' });
