@@ -5,6 +5,7 @@ import { mediaTypeOf, readBodyText, readJsonBody } from '../body';
 import { responseJson, type ApiApp, type ApiDeps } from '../deps';
 import { findJob } from '../find-job';
 import { readBearerToken } from '../middleware/auth';
+import { noQuerySchema, readQuery } from '../query';
 import {
   errorResponseSchema,
   jobParamsSchema,
@@ -74,6 +75,7 @@ export function registerJobCallbackRoutes(app: ApiApp, deps: ApiDeps): void {
 
   const authorize = async (c: Context) => {
     const params = parseOrThrow(jobParamsSchema, c.req.param(), 'path', ['path']);
+    readQuery(c, noQuerySchema);
     await jobTokens.verify(params.queue, params.id, readBearerToken(c.req.header('authorization')));
     return params;
   };
@@ -110,7 +112,7 @@ export function registerJobCallbackRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openAPIRegistry.registerPath(getLogsRoute);
   app.get('/queues/:queue/jobs/:id/logs', async (c) => {
     const { queue: name, id } = parseOrThrow(jobParamsSchema, c.req.param(), 'path', ['path']);
-    const { start, length } = parseOrThrow(logsQuerySchema, c.req.query(), 'query', ['query']);
+    const { start, length } = readQuery(c, logsQuerySchema);
     const queue = queues.get(name);
     const [job, logs] = await Promise.all([
       findJob(queue, id),

@@ -3,6 +3,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { addJobs } from '../add-jobs';
 import { readJsonBody } from '../body';
 import { findJob } from '../find-job';
+import { noQuerySchema, readQuery } from '../query';
 import { responseJson, type ApiApp, type ApiDeps } from '../deps';
 import {
   errorResponseSchema,
@@ -64,6 +65,7 @@ export function registerJobRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openAPIRegistry.registerPath(addJobsRoute);
   app.post('/queues/:queue/jobs', async (c) => {
     const { queue } = parseOrThrow(queueParamsSchema, c.req.param(), 'path', ['path']);
+    readQuery(c, noQuerySchema);
     const jobs = parseOrThrow(jobListSchema, await readJsonBody(c), 'jobs');
     return c.json(await addJobs(queues.get(queue), jobs));
   });
@@ -71,9 +73,7 @@ export function registerJobRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openAPIRegistry.registerPath(listJobsRoute);
   app.get('/queues/:queue/jobs', async (c) => {
     const { queue: name } = parseOrThrow(queueParamsSchema, c.req.param(), 'path', ['path']);
-    const { statuses, start, length } = parseOrThrow(listJobsQuerySchema, c.req.query(), 'query', [
-      'query',
-    ]);
+    const { statuses, start, length } = readQuery(c, listJobsQuerySchema);
 
     const queue = queues.get(name);
     const [counts, jobs] = await Promise.all([
@@ -88,6 +88,7 @@ export function registerJobRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openAPIRegistry.registerPath(getJobRoute);
   app.get('/queues/:queue/jobs/:id', async (c) => {
     const { queue: name, id } = parseOrThrow(jobParamsSchema, c.req.param(), 'path', ['path']);
+    readQuery(c, noQuerySchema);
     const job = await findJob(queues.get(name), id);
     if (!job) throw new NotFoundError(`Job "${id}" was not found in queue "${name}".`);
     const state = await job.getState();

@@ -9,6 +9,7 @@ import {
 import { createRoute, z } from '@hono/zod-openapi';
 import { readJsonBody } from '../body';
 import { responseJson, type ApiApp, type ApiDeps } from '../deps';
+import { noQuerySchema, readQuery } from '../query';
 import { errorResponseSchema, okResponseSchema, queueParamsSchema } from './schemas';
 
 const registerWorkerRoute = createRoute({
@@ -45,6 +46,7 @@ export function registerWorkerRoutes(app: ApiApp, deps: ApiDeps): void {
 
   app.openAPIRegistry.registerPath(registerWorkerRoute);
   app.post('/workers', async (c) => {
+    readQuery(c, noQuerySchema);
     const registration = parseOrThrow(
       normalizedRegistrationSchema,
       await readJsonBody(c),
@@ -64,6 +66,7 @@ export function registerWorkerRoutes(app: ApiApp, deps: ApiDeps): void {
 
   app.openAPIRegistry.registerPath(listWorkersRoute);
   app.get('/workers', async (c) => {
+    readQuery(c, noQuerySchema);
     const workers: Record<string, string> = {};
     for (const [queue, raw] of await registry.readAllRaw()) {
       const parsed = normalizedRegistrationSchema.safeParse(safeJsonParse(raw));
@@ -79,6 +82,7 @@ export function registerWorkerRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openAPIRegistry.registerPath(removeWorkerRoute);
   app.delete('/workers/:queue', async (c) => {
     const { queue } = parseOrThrow(queueParamsSchema, c.req.param(), 'path', ['path']);
+    readQuery(c, noQuerySchema);
     if (!(await registry.remove(queue))) {
       throw new NotFoundError(`No worker is registered for queue "${queue}".`);
     }
