@@ -4,6 +4,7 @@ import { addJobs } from '../add-jobs';
 import { readJsonBody } from '../body';
 import { findJob } from '../find-job';
 import { noQuerySchema, readQuery } from '../query';
+import { checkRepeatSchedules } from '../repeat-schedule';
 import { responseJson, type ApiApp, type ApiDeps } from '../deps';
 import {
   errorResponseSchema,
@@ -67,6 +68,7 @@ export function registerJobRoutes(app: ApiApp, deps: ApiDeps): void {
     const { queue } = parseOrThrow(queueParamsSchema, c.req.param(), 'path', ['path']);
     readQuery(c, noQuerySchema);
     const jobs = parseOrThrow(jobListSchema, await readJsonBody(c), 'jobs');
+    checkRepeatSchedules(jobs, Date.now());
     return c.json(await addJobs(queues.get(queue), jobs));
   });
 
