@@ -91,9 +91,16 @@ export function registerJobRoutes(app: ApiApp, deps: ApiDeps): void {
   app.get('/queues/:queue/jobs/:id', async (c) => {
     const { queue: name, id } = parseOrThrow(jobParamsSchema, c.req.param(), 'path', ['path']);
     readQuery(c, noQuerySchema);
-    const job = await findJob(queues.get(name), id);
+    const queue = queues.get(name);
+    let job = await findJob(queue, id);
     if (!job) throw new NotFoundError(`Job "${id}" was not found in queue "${name}".`);
     const state = await job.getState();
+
+    // The hash and the state are two reads. A job that finished between them would show a
+    // final state with the fields of its running attempt, so read the fields once more.
+    if ((state === 'completed' || state === 'failed') && job.finishedOn === undefined) {
+      job = (await findJob(queue, id)) ?? job;
+    }
     return c.json(toJobJson(job, state));
   });
 }
