@@ -27,9 +27,20 @@ export class QueueCache {
 
     const queue = new Queue(name, { connection: this.connection, prefix: this.prefix });
     queue.on('error', (error) => this.logger.warn({ queue: name, err: error }, 'queue error'));
+    // BullMQ 5.81 reads the Redis version once, when the Queue is created. If that read
+    // fails, for example while Redis is paused, every later call on the Queue fails with
+    // the same error, so the Queue is dropped and the next request builds a new one.
+    queue.waitUntilReady().catch(() => this.forget(name, queue));
     this.queues.set(name, queue);
     this.evictOverflow();
     return queue;
+  }
+
+  private forget(name: string, queue: Queue): void {
+    if (this.queues.get(name) !== queue) return;
+    this.queues.delete(name);
+    this.logger.warn({ queue: name }, 'dropping queue whose connection check failed');
+    queue.close().catch(() => undefined);
   }
 
   private evictOverflow(): void {
