@@ -3,6 +3,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { Redis } from 'ioredis';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app';
+import { createClientErrorListener } from './client-error';
 import type { ApiConfig } from './config';
 
 /** How long start-up waits for Redis before serving anyway, with data routes returning 503. */
@@ -66,6 +67,7 @@ export async function startApiServer(
       resolve(started),
     );
     started.once('error', reject);
+    started.on('clientError', createClientErrorListener(logger));
   });
   const { port } = server.address() as AddressInfo;
   const displayHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
