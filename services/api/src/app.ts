@@ -1,6 +1,5 @@
 import { NotFoundError, WorkerRegistry, type Logger } from '@bullpen/core';
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import type { Redis } from 'ioredis';
 import type { ApiConfig } from './config';
@@ -8,6 +7,7 @@ import type { ApiApp, ApiDeps, ApiEnv } from './deps';
 import { createErrorHandler } from './errors';
 import { JobTokenVerifier } from './job-token';
 import { bearerAuth } from './middleware/auth';
+import { limitBodySize } from './middleware/body-limit';
 import { rejectMalformedPath } from './middleware/path';
 import { requireRedis } from './middleware/redis-ready';
 import { QueueCache } from './queues';
@@ -53,7 +53,7 @@ export function createApp(options: AppOptions): { app: ApiApp; deps: ApiDeps } {
 
   app.use('*', requestId());
   app.use('*', rejectMalformedPath());
-  app.use('*', bodyLimit({ maxSize: config.maxBodyBytes }));
+  app.use('*', limitBodySize(config.maxBodyBytes));
   app.use('*', async (c, next) => {
     if (PUBLIC_PATHS.has(c.req.path) || isJobCallback(c.req.method, c.req.path)) return next();
     return auth(c, next);
