@@ -10,6 +10,7 @@ import { bearerAuth } from './middleware/auth';
 import { limitBodySize } from './middleware/body-limit';
 import { rejectMalformedPath } from './middleware/path';
 import { requireRedis } from './middleware/redis-ready';
+import { rejectQuery } from './query';
 import { QueueCache } from './queues';
 import { registerHealthRoutes } from './routes/health';
 import { registerJobCallbackRoutes } from './routes/job-callbacks';
@@ -68,6 +69,7 @@ export function createApp(options: AppOptions): { app: ApiApp; deps: ApiDeps } {
   registerJobRoutes(app, deps);
   registerJobCallbackRoutes(app, deps);
 
+  app.use('/openapi.json', rejectQuery());
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: {

@@ -1,5 +1,5 @@
 import { parseOrThrow, ValidationError } from '@bullpen/core';
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 
 /** Query of a route that takes no parameters, so that any parameter is 400. */
@@ -27,4 +27,12 @@ export function readQuery<S extends z.ZodType>(c: Context, schema: S): z.output<
     }
   }
   return parseOrThrow(schema, values, 'query', ['query']);
+}
+
+/** Rejects any query parameter, for routes whose handler the app does not write itself. */
+export function rejectQuery(): MiddlewareHandler {
+  return async (c, next) => {
+    readQuery(c, noQuerySchema);
+    await next();
+  };
 }
