@@ -1,6 +1,4 @@
-import os from 'node:os';
 import type { Redis } from 'ioredis';
-import type { Agent } from 'undici';
 import {
   WorkerRegistry,
   createLogger,
@@ -12,8 +10,8 @@ import { BacklogMetricReporter } from './backlog-metric';
 import type { DispatcherConfig } from './config';
 import { DispatcherError, DispatcherShutdownError } from './errors';
 import { lazyDefaultCredentials, type AwsCredentialsSource } from './invokers/aws-credentials';
-import { systemClock, type Clock } from './invokers/call-context';
-import { createEndpointAgent } from './invokers/endpoint-agent';
+import { InFlightCalls, systemClock, type Clock } from './invokers/call-context';
+import { EndpointPools } from './invokers/endpoint-pools';
 import { HttpInvoker } from './invokers/http-invoker';
 import {
   LambdaInvoker,
@@ -93,9 +91,9 @@ class DispatcherRuntime implements Dispatcher {
   private readonly workerConnection: Redis;
   private readonly registryConnection: Redis;
   private readonly blockingConnection: Redis;
-  private readonly agent: Agent;
+  private readonly endpointPools: EndpointPools;
   private readonly lambdaInvoker: LambdaInvoker;
-  private readonly abandonController = new AbortController();
+  private readonly inFlight = new InFlightCalls();
   private readonly queueWorkers: QueueWorkers;
   private readonly follower: RegistryFollower;
   private readonly backlogReporter: BacklogMetricReporter | undefined;
@@ -123,9 +121,10 @@ class DispatcherRuntime implements Dispatcher {
     }
 
     const credentials = dependencies.awsCredentials ?? lazyDefaultCredentials();
-    this.agent = createEndpointAgent({ allowlist: config.endpointAllowlist });
+    this.endpointPools = new EndpointPools({ allowlist: config.endpointAllowlist });
     const httpInvoker = new HttpInvoker({
-      dispatcher: this.agent,
+      pools: this.endpointPools,
+      inFlight: this.inFlight,
       clock: this.clock,
       throttleDelayMs: config.throttleDelayMs,
       signer: new SigV4Signer(credentials),
@@ -135,6 +134,7 @@ class DispatcherRuntime implements Dispatcher {
       clientFactory:
         dependencies.lambdaClientFactory ??
         ((region) => createLambdaClient({ region, endpoint: config.lambdaEndpoint, credentials })),
+      inFlight: this.inFlight,
       defaultRegion: config.awsRegion,
       clock: this.clock,
       throttleDelayMs: config.throttleDelayMs,
@@ -144,7 +144,6 @@ class DispatcherRuntime implements Dispatcher {
     this.queueWorkers = new QueueWorkers({
       connection: this.workerConnection,
       queuePrefix: config.queuePrefix,
-      workerName: `bullpen-dispatcher:${os.hostname()}:${process.pid}`,
       dispatch: {
         httpInvoker,
         lambdaInvoker: this.lambdaInvoker,
@@ -152,7 +151,6 @@ class DispatcherRuntime implements Dispatcher {
         metrics: this.metrics,
         logger,
         clock: this.clock,
-        abandonSignal: this.abandonController.signal,
       },
       metrics: this.metrics,
       logger,
@@ -264,7 +262,7 @@ class DispatcherRuntime implements Dispatcher {
     await runStep('stop backlog metric', () => this.backlogReporter?.stop());
     await runStep('stop registry follower', () => this.follower.stop());
     await runStep('drain workers', () => this.drainWorkers());
-    await runStep('close HTTP connections', () => this.agent.destroy());
+    await runStep('close HTTP connections', () => this.endpointPools.destroy());
     await runStep('close Lambda clients', () => this.lambdaInvoker.close());
     await runStep('close Redis connections', () => this.closeRedis());
     await runStep('close metrics server', () => this.metricsServer?.close());
@@ -288,7 +286,7 @@ class DispatcherRuntime implements Dispatcher {
       { callsInFlight: this.callsInFlight(), shutdownGraceMs: this.config.shutdownGraceMs },
       'grace period over; abandoning in-flight calls and returning their jobs to waiting',
     );
-    this.abandonController.abort();
+    this.inFlight.abandonAll();
     if (!(await settlesWithin(drained, ABANDON_WAIT_MS))) {
       throw new DispatcherError(
         `Workers did not close within ${ABANDON_WAIT_MS} ms after the grace period; ` +

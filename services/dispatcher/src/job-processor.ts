@@ -22,7 +22,6 @@ export interface JobDispatchSettings {
   readonly metrics: DispatcherMetrics;
   readonly logger: Logger;
   readonly clock: Clock;
-  readonly abandonSignal: AbortSignal;
 }
 
 /**
@@ -56,32 +55,40 @@ export function createJobProcessor(
   binding: QueueBinding,
   settings: JobDispatchSettings,
 ): (job: Job, token?: string) => Promise<unknown> {
-  const context = (job: Job): CallContext => ({
-    attempt: job.attemptsMade + 1,
-    abandonSignal: settings.abandonSignal,
-  });
+  const endpointNames = new WeakMap<Endpoint, string>();
+  const endpointName = (endpoint: Endpoint) => {
+    let name = endpointNames.get(endpoint);
+    if (name === undefined) {
+      name = describeEndpointForLog(endpoint);
+      endpointNames.set(endpoint, name);
+    }
+    return name;
+  };
 
   return async (job, token) => {
     const endpoint = binding.registration.endpoint;
+    const attempt = job.attemptsMade + 1;
     const request: DispatchRequest = {
       job: toJobJson(job),
       token: token ?? '',
       queue,
       callbackUrl: settings.callbackUrl,
     };
+    const queueMetrics = settings.metrics.forQueue(queue, endpoint.type);
 
     const startedMs = settings.clock.now();
-    const outcome = await callEndpoint(endpoint, request, context(job), settings, queue);
+    queueMetrics.callStarted();
+    const outcome = await callEndpoint(endpoint, request, { attempt }, settings, queue);
     const durationMs = settings.clock.now() - startedMs;
+    queueMetrics.callFinished(outcome.kind, durationMs);
 
-    settings.metrics.recordCall(queue, endpoint.type, outcome.kind, durationMs);
-    logOutcome(settings.logger, outcome, {
+    logOutcome(settings.logger, outcome, () => ({
       queue,
       jobId: job.id,
-      attempt: job.attemptsMade + 1,
-      endpoint: describeEndpointForLog(endpoint),
+      attempt,
+      endpoint: endpointName(endpoint),
       durationMs,
-    });
+    }));
     return settleJob(outcome, binding, settings.logger, queue);
   };
 }
@@ -93,7 +100,6 @@ async function callEndpoint(
   settings: JobDispatchSettings,
   queue: string,
 ): Promise<CallOutcome> {
-  settings.metrics.callStarted(queue);
   try {
     if (endpoint.type === 'http') {
       return await settings.httpInvoker.call(endpoint, request, context);
@@ -106,8 +112,6 @@ async function callEndpoint(
       'endpoint call raised an unexpected error',
     );
     return { kind: 'failed', reason: `Internal dispatcher error: ${(error as Error).message}` };
-  } finally {
-    settings.metrics.callFinished(queue);
   }
 }
 
@@ -148,15 +152,21 @@ interface OutcomeLogFields {
   readonly durationMs: number;
 }
 
-function logOutcome(logger: Logger, outcome: CallOutcome, fields: OutcomeLogFields): void {
+/**
+ * Logs one call at the level its outcome calls for. `fieldsOf` builds the fields only when
+ * the line is written, because a completed job logs at debug, which is usually off.
+ */
+function logOutcome(logger: Logger, outcome: CallOutcome, fieldsOf: () => OutcomeLogFields): void {
   switch (outcome.kind) {
     case 'completed':
-      logger.debug({ ...fields, outcome: outcome.kind }, 'job completed');
+      if (logger.isLevelEnabled('debug')) {
+        logger.debug({ ...fieldsOf(), outcome: outcome.kind }, 'job completed');
+      }
       return;
     case 'throttled':
       logger.info(
         {
-          ...fields,
+          ...fieldsOf(),
           outcome: outcome.kind,
           reason: outcome.reason,
           retryAfterMs: outcome.retryAfterMs,
@@ -166,19 +176,19 @@ function logOutcome(logger: Logger, outcome: CallOutcome, fields: OutcomeLogFiel
       return;
     case 'failed':
       logger.warn(
-        { ...fields, outcome: outcome.kind, reason: outcome.reason },
+        { ...fieldsOf(), outcome: outcome.kind, reason: outcome.reason },
         'job attempt failed',
       );
       return;
     case 'unrecoverable':
       logger.error(
-        { ...fields, outcome: outcome.kind, reason: outcome.reason },
+        { ...fieldsOf(), outcome: outcome.kind, reason: outcome.reason },
         'job failed without further attempts',
       );
       return;
     case 'abandoned':
       logger.warn(
-        { ...fields, outcome: outcome.kind, reason: outcome.reason },
+        { ...fieldsOf(), outcome: outcome.kind, reason: outcome.reason },
         'call abandoned at shutdown; job returned to waiting',
       );
       return;

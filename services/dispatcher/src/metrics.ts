@@ -17,6 +17,7 @@ export class DispatcherMetrics {
   readonly workers: Gauge;
   /** Calls in flight across all queues, readable without the registry's async API. */
   private inFlightTotal = 0;
+  private readonly queueMetrics = new Map<string, QueueCallMetrics>();
 
   constructor() {
     const registers = [this.registry];
@@ -59,23 +60,72 @@ export class DispatcherMetrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
-  callStarted(queue: string): void {
-    this.inFlightTotal += 1;
-    this.callsInFlight.inc({ queue });
-  }
-
-  callFinished(queue: string): void {
-    this.inFlightTotal -= 1;
-    this.callsInFlight.dec({ queue });
+  /** Returns the call counters of one queue and endpoint type, created on first use. */
+  forQueue(queue: string, endpointType: string): QueueCallMetrics {
+    const key = `${queue}\u0000${endpointType}`;
+    let queueMetrics = this.queueMetrics.get(key);
+    if (!queueMetrics) {
+      queueMetrics = new QueueCallMetrics(this, queue, endpointType);
+      this.queueMetrics.set(key, queueMetrics);
+    }
+    return queueMetrics;
   }
 
   get callsInFlightTotal(): number {
     return this.inFlightTotal;
   }
 
-  recordCall(queue: string, endpointType: string, outcome: OutcomeKind, durationMs: number): void {
-    this.jobs.inc({ queue, outcome });
-    this.callDuration.observe({ queue, endpoint_type: endpointType, outcome }, durationMs / 1000);
-    if (outcome === 'throttled') this.throttles.inc({ queue });
+  /** Adjusts the process-wide count of calls in flight. */
+  addInFlight(delta: number): void {
+    this.inFlightTotal += delta;
+  }
+}
+
+type Labelled<T extends { labels: (...values: string[]) => unknown }> = ReturnType<T['labels']>;
+
+/**
+ * The metric series of one queue and endpoint type. prom-client hashes the label values on
+ * every update, so the labelled series are looked up once and kept.
+ */
+export class QueueCallMetrics {
+  private readonly metrics: DispatcherMetrics;
+  private readonly queue: string;
+  private readonly endpointType: string;
+  private readonly inFlight: Labelled<Gauge<'queue'>>;
+  private readonly byOutcome = new Map<
+    OutcomeKind,
+    {
+      jobs: Labelled<Counter<'queue' | 'outcome'>>;
+      duration: Labelled<Histogram<'queue' | 'endpoint_type' | 'outcome'>>;
+    }
+  >();
+
+  constructor(metrics: DispatcherMetrics, queue: string, endpointType: string) {
+    this.metrics = metrics;
+    this.queue = queue;
+    this.endpointType = endpointType;
+    this.inFlight = metrics.callsInFlight.labels(queue);
+  }
+
+  callStarted(): void {
+    this.metrics.addInFlight(1);
+    this.inFlight.inc();
+  }
+
+  callFinished(outcome: OutcomeKind, durationMs: number): void {
+    this.metrics.addInFlight(-1);
+    this.inFlight.dec();
+
+    let series = this.byOutcome.get(outcome);
+    if (!series) {
+      series = {
+        jobs: this.metrics.jobs.labels(this.queue, outcome),
+        duration: this.metrics.callDuration.labels(this.queue, this.endpointType, outcome),
+      };
+      this.byOutcome.set(outcome, series);
+    }
+    series.jobs.inc();
+    series.duration.observe(durationMs / 1000);
+    if (outcome === 'throttled') this.metrics.throttles.labels(this.queue).inc();
   }
 }

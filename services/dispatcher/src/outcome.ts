@@ -32,8 +32,12 @@ export const OUTCOME_KINDS: readonly OutcomeKind[] = [
  * otherwise the text, and `null` for an empty body.
  */
 export function decodeReturnValue(body: Buffer): unknown {
-  if (body.length === 0) return null;
-  const text = body.toString('utf8');
+  return decodeReturnText(body.toString('utf8'));
+}
+
+/** Like `decodeReturnValue`, for a body already decoded as UTF-8 text. */
+export function decodeReturnText(text: string): unknown {
+  if (text === '') return null;
   try {
     return JSON.parse(text);
   } catch {

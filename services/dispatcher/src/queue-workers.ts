@@ -10,8 +10,6 @@ export interface QueueWorkersSettings {
   /** Shared by every worker and queue handle for non-blocking commands. */
   readonly connection: Redis;
   readonly queuePrefix: string;
-  /** Stored by BullMQ on each processed job as the worker name. */
-  readonly workerName: string;
   readonly dispatch: JobDispatchSettings;
   readonly metrics: DispatcherMetrics;
   readonly logger: Logger;
@@ -218,7 +216,6 @@ export class QueueWorkers implements RegistrySink {
         workerOptionsFor(registration, {
           connection: this.settings.connection,
           prefix: this.settings.queuePrefix,
-          name: this.settings.workerName,
         }),
       );
     } catch (error) {

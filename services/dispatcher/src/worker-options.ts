@@ -13,14 +13,13 @@ export const THROTTLE_ONLY_LIMITER = { max: 1_000_000_000, duration: 1_000 } as 
 export interface WorkerConnectionOptions {
   readonly connection: Redis;
   readonly prefix: string;
-  /** Stored by BullMQ on every job this worker processes, to tell dispatchers apart. */
-  readonly name: string;
 }
 
 /**
  * Builds BullMQ worker options from a registration. Options the registration leaves out
  * are left out here too: BullMQ merges with Object.assign, so an explicit `undefined`
- * would replace its default.
+ * would replace its default. The worker gets no `name`, because BullMQ would then write
+ * it into every job it processes (`processedBy`), a cost on every job for a debugging aid.
  */
 export function workerOptionsFor(
   registration: WorkerRegistration,
@@ -30,7 +29,6 @@ export function workerOptionsFor(
   const options: BullWorkerOptions = {
     connection: base.connection,
     prefix: base.prefix,
-    name: base.name,
     autorun: false,
     limiter: opts.limiter ?? { ...THROTTLE_ONLY_LIMITER },
   };

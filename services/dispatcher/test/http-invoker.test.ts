@@ -1,15 +1,14 @@
 import net from 'node:net';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { Agent } from 'undici';
 import {
   httpEndpointSchema,
   parseEndpointAllowlist,
   type DispatchRequest,
   type HttpEndpoint,
 } from '@bullpen/core';
-import { systemClock } from '../src/invokers/call-context';
-import { createEndpointAgent } from '../src/invokers/endpoint-agent';
+import { InFlightCalls, systemClock } from '../src/invokers/call-context';
+import { EndpointPools } from '../src/invokers/endpoint-pools';
 import { HttpInvoker } from '../src/invokers/http-invoker';
 import { SigV4Signer } from '../src/invokers/sigv4-signer';
 import { startEndpointServer, type EndpointServer } from './support/endpoint-server';
@@ -37,9 +36,10 @@ const dispatchRequest: DispatchRequest = {
   callbackUrl: 'http://127.0.0.1:9/api',
 };
 
-function createInvoker(agent: Agent): HttpInvoker {
+function createInvoker(pools: EndpointPools, inFlight = new InFlightCalls()): HttpInvoker {
   return new HttpInvoker({
-    dispatcher: agent,
+    pools,
+    inFlight,
     clock: systemClock,
     throttleDelayMs: THROTTLE_DELAY_MS,
     signer: new SigV4Signer(FAKE_CREDENTIALS),
@@ -54,21 +54,21 @@ function endpointFor(
   return httpEndpointSchema.parse({ url: `${server.url}/run`, ...overrides });
 }
 
-const context = (attempt = 1) => ({ attempt, abandonSignal: new AbortController().signal });
+const context = (attempt = 1) => ({ attempt });
 
 describe('HttpInvoker', () => {
   let server: EndpointServer;
-  let agent: Agent;
+  let pools: EndpointPools;
   let invoker: HttpInvoker;
 
   beforeEach(async () => {
     server = await startEndpointServer();
-    agent = createEndpointAgent({ allowlist: parseEndpointAllowlist('127.0.0.0/8,::1') });
-    invoker = createInvoker(agent);
+    pools = new EndpointPools({ allowlist: parseEndpointAllowlist('127.0.0.0/8,::1') });
+    invoker = createInvoker(pools);
   });
 
   afterEach(async () => {
-    await agent.destroy();
+    await pools.destroy();
     await server.close();
   });
 
@@ -339,9 +339,9 @@ describe('HttpInvoker', () => {
   });
 
   test('rejects a loopback IP literal at connect time without the allowlist', async () => {
-    const strictAgent = createEndpointAgent({ allowlist: parseEndpointAllowlist('') });
+    const strictPools = new EndpointPools({ allowlist: parseEndpointAllowlist('') });
     try {
-      const outcome = await createInvoker(strictAgent).call(
+      const outcome = await createInvoker(strictPools).call(
         endpointFor(server),
         dispatchRequest,
         context(),
@@ -351,15 +351,15 @@ describe('HttpInvoker', () => {
       expect((outcome as { reason: string }).reason).toContain('127.0.0.1, a loopback address');
       expect(server.calls).toHaveLength(0);
     } finally {
-      await strictAgent.destroy();
+      await strictPools.destroy();
     }
   });
 
   test('rejects a host name that resolves to loopback at connect time', async () => {
-    const strictAgent = createEndpointAgent({ allowlist: parseEndpointAllowlist('') });
+    const strictPools = new EndpointPools({ allowlist: parseEndpointAllowlist('') });
     const port = new URL(server.url).port;
     try {
-      const outcome = await createInvoker(strictAgent).call(
+      const outcome = await createInvoker(strictPools).call(
         httpEndpointSchema.parse({ url: `http://localhost:${port}/run` }),
         dispatchRequest,
         context(),
@@ -371,19 +371,20 @@ describe('HttpInvoker', () => {
       );
       expect(server.calls).toHaveLength(0);
     } finally {
-      await strictAgent.destroy();
+      await strictPools.destroy();
     }
   });
 
   test('ends an in-flight call as abandoned when shutdown gives up', async () => {
     server.setHandler(() => undefined);
-    const abandon = new AbortController();
-    setTimeout(() => abandon.abort(), 100);
+    const inFlight = new InFlightCalls();
+    setTimeout(() => inFlight.abandonAll(), 100);
 
-    const outcome = await invoker.call(endpointFor(server), dispatchRequest, {
-      attempt: 1,
-      abandonSignal: abandon.signal,
-    });
+    const outcome = await createInvoker(pools, inFlight).call(
+      endpointFor(server),
+      dispatchRequest,
+      context(),
+    );
 
     expect(outcome.kind).toBe('abandoned');
   });
@@ -406,7 +407,8 @@ describe('HttpInvoker', () => {
 
   test('fails the attempt when aws-iam has no region', async () => {
     const noRegion = new HttpInvoker({
-      dispatcher: agent,
+      pools,
+      inFlight: new InFlightCalls(),
       clock: systemClock,
       throttleDelayMs: THROTTLE_DELAY_MS,
       signer: new SigV4Signer(FAKE_CREDENTIALS),

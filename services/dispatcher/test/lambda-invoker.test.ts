@@ -7,7 +7,7 @@ import {
   type LambdaEndpoint,
 } from '@bullpen/core';
 import { startLambdaHost, type LambdaHost } from '@bullpen/lambda-host';
-import { systemClock } from '../src/invokers/call-context';
+import { InFlightCalls, systemClock } from '../src/invokers/call-context';
 import { LambdaInvoker, createLambdaClient } from '../src/invokers/lambda-invoker';
 
 const FAKE_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -36,7 +36,7 @@ function dispatchRequest(data: unknown = null): DispatchRequest {
   };
 }
 
-const context = () => ({ attempt: 1, abandonSignal: new AbortController().signal });
+const context = () => ({ attempt: 1 });
 
 function lambda(functionName: string, overrides: Record<string, unknown> = {}): LambdaEndpoint {
   return lambdaEndpointSchema.parse({ type: 'lambda', functionName, ...overrides });
@@ -79,6 +79,7 @@ describe('LambdaInvoker', () => {
         factoryRegions.push(region);
         return createLambdaClient({ region, endpoint: host.url, credentials: FAKE_CREDENTIALS });
       },
+      inFlight: new InFlightCalls(),
       defaultRegion: 'us-east-1',
       clock: systemClock,
       throttleDelayMs: THROTTLE_DELAY_MS,
@@ -229,15 +230,28 @@ describe('LambdaInvoker', () => {
   });
 
   test('ends an in-flight invoke as abandoned when shutdown gives up', async () => {
-    const abandon = new AbortController();
-    setTimeout(() => abandon.abort(), 100);
-
-    const outcome = await invoker.call(lambda('slow'), dispatchRequest({ sleepMs: 1_000 }), {
-      attempt: 1,
-      abandonSignal: abandon.signal,
+    const inFlight = new InFlightCalls();
+    const abandoning = new LambdaInvoker({
+      clientFactory: (region) =>
+        createLambdaClient({ region, endpoint: host.url, credentials: FAKE_CREDENTIALS }),
+      inFlight,
+      defaultRegion: 'us-east-1',
+      clock: systemClock,
+      throttleDelayMs: THROTTLE_DELAY_MS,
+      logger: silentLogger(),
     });
+    setTimeout(() => inFlight.abandonAll(), 100);
+    try {
+      const outcome = await abandoning.call(
+        lambda('slow'),
+        dispatchRequest({ sleepMs: 1_000 }),
+        context(),
+      );
 
-    expect(outcome.kind).toBe('abandoned');
+      expect(outcome.kind).toBe('abandoned');
+    } finally {
+      abandoning.close();
+    }
   });
 
   test('fails an attempt when the Lambda endpoint refuses connections', async () => {
@@ -249,6 +263,7 @@ describe('LambdaInvoker', () => {
           endpoint: `http://127.0.0.1:${closedPort}`,
           credentials: FAKE_CREDENTIALS,
         }),
+      inFlight: new InFlightCalls(),
       defaultRegion: 'us-east-1',
       clock: systemClock,
       throttleDelayMs: THROTTLE_DELAY_MS,
@@ -285,6 +300,7 @@ describe('LambdaInvoker', () => {
       clientFactory: () => {
         throw new Error('no client may be created without a region');
       },
+      inFlight: new InFlightCalls(),
       clock: systemClock,
       throttleDelayMs: THROTTLE_DELAY_MS,
       logger: silentLogger(),

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { errors as undiciErrors, request, type Dispatcher } from 'undici';
+import { errors as undiciErrors, type Dispatcher } from 'undici';
 import {
   DISPATCH_HEADERS,
   EndpointAddressError,
@@ -9,11 +9,19 @@ import {
   type HttpEndpoint,
 } from '@bullpen/core';
 import type { CallOutcome } from '../outcome';
-import { decodeReturnValue } from '../outcome';
-import { parseRetryAfterMs, type CallContext, type Clock } from './call-context';
+import { decodeReturnText, decodeReturnValue } from '../outcome';
+import {
+  CallAbort,
+  EmitterAbortSignal,
+  parseRetryAfterMs,
+  type CallContext,
+  type Clock,
+  type InFlightCalls,
+} from './call-context';
+import type { EndpointPools } from './endpoint-pools';
 import { discardBody, readBodyPrefix, readCappedBody } from './response-body';
 import type { SigV4Signer } from './sigv4-signer';
-import { createTraceparent } from './traceparent';
+import { TraceparentSource } from './traceparent';
 
 /** How much of an error response body goes into the job's `failedReason`. */
 const FAILED_REASON_BODY_BYTES = 1024;
@@ -21,10 +29,12 @@ const FAILED_REASON_BODY_BYTES = 1024;
 const USER_AGENT = 'bullpen-dispatcher';
 
 export interface HttpInvokerSettings {
-  /** The undici Agent that holds the connection pools; see `createEndpointAgent`. */
-  readonly dispatcher: Dispatcher;
+  /** Connection pools per endpoint origin; see `EndpointPools`. */
+  readonly pools: EndpointPools;
+  /** Calls that shutdown may abandon. */
+  readonly inFlight: InFlightCalls;
   readonly clock: Clock;
-  /** Queue pause after a 429 or 503 answer that has no usable Retry-After. */
+  /** Queue pause after a 429 or 503 response that has no usable Retry-After. */
   readonly throttleDelayMs: number;
   /** Signs endpoints registered with `auth: {type: "aws-iam"}`. */
   readonly signer: SigV4Signer;
@@ -32,12 +42,20 @@ export interface HttpInvokerSettings {
   readonly defaultRegion?: string;
 }
 
-/** Why the call's own abort signal fired. */
-type AbortCause = 'timeout' | 'abandoned';
+/** An endpoint URL split once into what each request needs. */
+interface ParsedEndpointUrl {
+  readonly url: URL;
+  readonly origin: string;
+  /** Path and query string. */
+  readonly path: string;
+}
 
-/** Calls HTTP endpoints and reads their answers into call outcomes. */
+/** Calls HTTP endpoints and maps their responses to call outcomes. */
 export class HttpInvoker {
   private readonly settings: HttpInvokerSettings;
+  private readonly traceparents = new TraceparentSource();
+  /** Keyed by the endpoint object, which lives as long as its registration. */
+  private readonly parsedUrls = new WeakMap<HttpEndpoint, ParsedEndpointUrl>();
 
   constructor(settings: HttpInvokerSettings) {
     this.settings = settings;
@@ -49,60 +67,59 @@ export class HttpInvoker {
     context: CallContext,
   ): Promise<CallOutcome> {
     const body = JSON.stringify(dispatchRequest);
-    const url = new URL(endpoint.url);
+    const target = this.parseUrl(endpoint);
 
-    let headers: Record<string, string>;
-    try {
-      headers = await this.buildHeaders(endpoint, url, body, dispatchRequest, context.attempt);
-    } catch (error) {
-      return { kind: 'failed', reason: `Signing the request failed: ${(error as Error).message}` };
+    let headers = this.buildHeaders(endpoint, dispatchRequest, context.attempt);
+    if (endpoint.auth) {
+      try {
+        headers = await this.sign(endpoint, target.url, headers, body);
+      } catch (error) {
+        return {
+          kind: 'failed',
+          reason: `Signing the request failed: ${(error as Error).message}`,
+        };
+      }
     }
 
     // One signal covers the whole exchange, from connecting to the last byte of the body,
-    // and also carries the shutdown's request to give up.
-    const controller = new AbortController();
-    let abortCause: AbortCause | undefined;
-    const timer = setTimeout(() => {
-      abortCause = 'timeout';
-      controller.abort();
-    }, endpoint.timeout);
-    const onAbandon = () => {
-      abortCause ??= 'abandoned';
-      controller.abort();
-    };
-    if (context.abandonSignal.aborted) onAbandon();
-    else context.abandonSignal.addEventListener('abort', onAbandon, { once: true });
-
+    // and also ends the call when shutdown abandons it.
+    const signal = new EmitterAbortSignal();
+    const abort = new CallAbort(endpoint.timeout, this.settings.inFlight, () => signal.abort());
     let phase: 'request' | 'body' = 'request';
     try {
-      const response = await request(url, {
+      const response = await this.settings.pools.poolFor(target.origin).request({
+        path: target.path,
         method: endpoint.method,
         headers,
         body,
-        dispatcher: this.settings.dispatcher,
-        signal: controller.signal,
-        headersTimeout: endpoint.timeout,
-        bodyTimeout: endpoint.timeout,
+        signal,
       });
       phase = 'body';
       return await this.readResponse(endpoint, response);
     } catch (error) {
-      return describeCallError(error, abortCause, phase, endpoint);
+      return describeCallError(error, abort.cause, phase, endpoint, target.origin);
     } finally {
-      clearTimeout(timer);
-      context.abandonSignal.removeEventListener('abort', onAbandon);
+      abort.dispose();
     }
   }
 
-  private async buildHeaders(
+  private parseUrl(endpoint: HttpEndpoint): ParsedEndpointUrl {
+    let parsed = this.parsedUrls.get(endpoint);
+    if (!parsed) {
+      const url = new URL(endpoint.url);
+      parsed = { url, origin: url.origin, path: `${url.pathname}${url.search}` };
+      this.parsedUrls.set(endpoint, parsed);
+    }
+    return parsed;
+  }
+
+  private buildHeaders(
     endpoint: HttpEndpoint,
-    url: URL,
-    body: string,
     dispatchRequest: DispatchRequest,
     attempt: number,
-  ): Promise<Record<string, string>> {
+  ): Record<string, string> {
     // Registered headers come first so that they cannot replace the protocol headers.
-    const headers: Record<string, string> = {
+    return {
       ...endpoint.headers,
       'content-type': 'application/json',
       'user-agent': USER_AGENT,
@@ -113,11 +130,17 @@ export class HttpInvoker {
         dispatchRequest.queue,
         dispatchRequest.job.id,
       ),
-      [DISPATCH_HEADERS.traceparent]: createTraceparent(),
+      [DISPATCH_HEADERS.traceparent]: this.traceparents.next(),
     };
-    if (!endpoint.auth) return headers;
+  }
 
-    const region = endpoint.auth.region ?? this.settings.defaultRegion;
+  private async sign(
+    endpoint: HttpEndpoint,
+    url: URL,
+    headers: Record<string, string>,
+    body: string,
+  ): Promise<Record<string, string>> {
+    const region = endpoint.auth?.region ?? this.settings.defaultRegion;
     if (!region) {
       throw new Error(
         'no AWS region for SigV4: set "auth.region" in the registration or AWS_REGION ' +
@@ -176,9 +199,14 @@ async function readSuccess(
   response: Dispatcher.ResponseData,
 ): Promise<CallOutcome> {
   const declaredLength = Number(headerValue(response, 'content-length'));
-  if (Number.isFinite(declaredLength) && declaredLength > endpoint.maxResponseBytes) {
-    discardBody(response.body);
-    return { kind: 'unrecoverable', reason: overCapReason(endpoint.maxResponseBytes) };
+  if (Number.isFinite(declaredLength)) {
+    if (declaredLength > endpoint.maxResponseBytes) {
+      discardBody(response.body);
+      return { kind: 'unrecoverable', reason: overCapReason(endpoint.maxResponseBytes) };
+    }
+    // undici reads exactly Content-Length bytes and fails a body that ends early, so the
+    // cap already holds and the cheaper built-in reader can collect the body.
+    return { kind: 'completed', returnValue: decodeReturnText(await response.body.text()) };
   }
 
   const { bytes, overCap } = await readCappedBody(response.body, endpoint.maxResponseBytes);
@@ -204,11 +232,11 @@ const DNS_FAILURE_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL']);
 /** Names the cause of a call that produced no usable answer. */
 function describeCallError(
   error: unknown,
-  abortCause: AbortCause | undefined,
+  abortCause: CallAbort['cause'],
   phase: 'request' | 'body',
   endpoint: HttpEndpoint,
+  origin: string,
 ): CallOutcome {
-  const origin = new URL(endpoint.url).origin;
   if (abortCause === 'abandoned') {
     return { kind: 'abandoned', reason: 'the dispatcher shut down before the call finished' };
   }

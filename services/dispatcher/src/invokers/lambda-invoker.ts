@@ -17,7 +17,13 @@ import {
 } from '@bullpen/core';
 import { decodeReturnValue, type CallOutcome } from '../outcome';
 import type { AwsCredentialsSource } from './aws-credentials';
-import { MAX_RETRY_AFTER_MS, type CallContext, type Clock } from './call-context';
+import {
+  CallAbort,
+  MAX_RETRY_AFTER_MS,
+  type CallContext,
+  type Clock,
+  type InFlightCalls,
+} from './call-context';
 
 /** Creates the Lambda client of one region. */
 export type LambdaClientFactory = (region: string) => LambdaClient;
@@ -87,6 +93,8 @@ const THROTTLE_ERROR_NAMES = new Set([
 
 export interface LambdaInvokerSettings {
   readonly clientFactory: LambdaClientFactory;
+  /** Calls that shutdown may abandon. */
+  readonly inFlight: InFlightCalls;
   /** Region for function names that are not ARNs and endpoints that name no region. */
   readonly defaultRegion?: string;
   readonly clock: Clock;
@@ -99,8 +107,6 @@ interface CachedTimeout {
   readonly timeoutMs: number;
   readonly expiresAtMs: number;
 }
-
-type AbortCause = 'timeout' | 'abandoned';
 
 /** Invokes Lambda functions synchronously and reads their answers into call outcomes. */
 export class LambdaInvoker {
@@ -115,7 +121,7 @@ export class LambdaInvoker {
   async call(
     endpoint: LambdaEndpoint,
     dispatchRequest: DispatchRequest,
-    context: CallContext,
+    _context: CallContext,
   ): Promise<CallOutcome> {
     const region =
       regionFromFunctionArn(endpoint.functionName) ??
@@ -135,18 +141,7 @@ export class LambdaInvoker {
     if (typeof timeout !== 'number') return timeout;
 
     const controller = new AbortController();
-    let abortCause: AbortCause | undefined;
-    const timer = setTimeout(() => {
-      abortCause = 'timeout';
-      controller.abort();
-    }, timeout);
-    const onAbandon = () => {
-      abortCause ??= 'abandoned';
-      controller.abort();
-    };
-    if (context.abandonSignal.aborted) onAbandon();
-    else context.abandonSignal.addEventListener('abort', onAbandon, { once: true });
-
+    const abort = new CallAbort(timeout, this.settings.inFlight, () => controller.abort());
     try {
       const response = await client.send(
         new InvokeCommand({
@@ -159,10 +154,9 @@ export class LambdaInvoker {
       );
       return readInvocation(endpoint, response);
     } catch (error) {
-      return this.describeInvokeError(error, abortCause, endpoint, timeout);
+      return this.describeInvokeError(error, abort.cause, endpoint, timeout);
     } finally {
-      clearTimeout(timer);
-      context.abandonSignal.removeEventListener('abort', onAbandon);
+      abort.dispose();
     }
   }
 
@@ -227,7 +221,7 @@ export class LambdaInvoker {
 
   private describeInvokeError(
     error: unknown,
-    abortCause: AbortCause | undefined,
+    abortCause: CallAbort['cause'],
     endpoint: LambdaEndpoint,
     timeoutMs: number,
   ): CallOutcome {
