@@ -1,0 +1,318 @@
+import { silentLogger } from '@bullpen/core';
+import { Redis } from 'ioredis';
+import {
+  restartPrivateRedisOnPort,
+  startPrivateRedis,
+  uniquePrefix,
+  type PrivateRedis,
+} from '../../../test/support/redis';
+import { loadApiConfig } from '../src/config';
+import { startApiServer, type ApiServer } from '../src/server';
+
+// Runs a real API server on a private redis-server, stops or pauses that Redis, and checks
+// that every route that needs Redis responds with 503 quickly, that /health keeps
+// responding, and that the same API process serves again once Redis is back.
+
+const TOKEN = 'outage-token';
+const AUTH = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+/** The bound on each 503 while Redis is away. The API's default Redis timeout is 1500 ms. */
+const UNAVAILABLE_WITHIN_MS = 2000;
+/** How long the API may take to serve again after Redis returns. */
+const RECOVERY_DEADLINE_MS = 15_000;
+const REQUEST_TIMEOUT_MS = 10_000;
+
+interface Reply {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: unknown;
+  readonly elapsedMs: number;
+}
+
+interface RouteCall {
+  readonly method: string;
+  readonly path: string;
+  readonly body?: unknown;
+  readonly headers?: Record<string, string>;
+}
+
+async function call(server: ApiServer, route: RouteCall): Promise<Reply> {
+  const started = performance.now();
+  const response = await fetch(`${server.url}${route.path}`, {
+    method: route.method,
+    headers: route.headers ?? AUTH,
+    body: route.body === undefined ? undefined : JSON.stringify(route.body),
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
+  const text = await response.text();
+  const elapsedMs = performance.now() - started;
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // Left as text, so that the assertion shows what came back.
+  }
+  return {
+    status: response.status,
+    contentType: response.headers.get('content-type') ?? '',
+    body,
+    elapsedMs,
+  };
+}
+
+/** Returns every route that reads or writes Redis, with a request it would otherwise accept. */
+function dataRoutes(queue: string): RouteCall[] {
+  return [
+    { method: 'GET', path: '/ready', headers: {} },
+    {
+      method: 'POST',
+      path: '/workers',
+      body: { queue, endpoint: { url: 'https://203.0.113.10/jobs' } },
+    },
+    { method: 'GET', path: '/workers' },
+    { method: 'DELETE', path: `/workers/${queue}` },
+    { method: 'POST', path: `/queues/${queue}/jobs`, body: [{ name: 'n', data: 1 }] },
+    { method: 'GET', path: `/queues/${queue}/jobs` },
+    { method: 'GET', path: `/queues/${queue}/jobs/1` },
+    {
+      method: 'POST',
+      path: `/queues/${queue}/jobs/1/progress`,
+      body: 50,
+      headers: { ...AUTH, authorization: 'Bearer some-job-token' },
+    },
+    {
+      method: 'POST',
+      path: `/queues/${queue}/jobs/1/logs`,
+      body: 'a line',
+      headers: { ...AUTH, authorization: 'Bearer some-job-token' },
+    },
+    { method: 'GET', path: `/queues/${queue}/jobs/1/logs` },
+  ];
+}
+
+/**
+ * Sends every data route at once and checks each response on its own: 503, the JSON error,
+ * and no longer than UNAVAILABLE_WITHIN_MS. Returns the slowest response time in ms.
+ */
+async function expectAllUnavailable(server: ApiServer, queue: string): Promise<number> {
+  const routes = dataRoutes(queue);
+  const replies = await Promise.all(routes.map((route) => call(server, route)));
+
+  replies.forEach((reply, index) => {
+    const route = `${routes[index]?.method} ${routes[index]?.path}`;
+    expect({ route, status: reply.status }).toEqual({ route, status: 503 });
+    expect({ route, contentType: reply.contentType }).toEqual({
+      route,
+      contentType: expect.stringContaining('application/json'),
+    });
+    expect({ route, body: reply.body }).toEqual({
+      route,
+      body: { error: { code: 'redis_unavailable', message: expect.any(String) } },
+    });
+    expect({ route, withinBound: reply.elapsedMs <= UNAVAILABLE_WITHIN_MS }).toEqual({
+      route,
+      withinBound: true,
+    });
+  });
+  return Math.max(...replies.map((reply) => reply.elapsedMs));
+}
+
+async function expectHealthy(server: ApiServer): Promise<void> {
+  const health = await call(server, { method: 'GET', path: '/health', headers: {} });
+  expect(health.status).toBe(200);
+  expect(health.body).toEqual({ status: 'ok' });
+}
+
+async function waitUntilReady(server: ApiServer): Promise<void> {
+  const deadline = Date.now() + RECOVERY_DEADLINE_MS;
+  let last: Reply | undefined;
+  while (Date.now() < deadline) {
+    last = await call(server, { method: 'GET', path: '/ready', headers: {} });
+    if (last.status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(
+    `/ready still returned ${last?.status} ${JSON.stringify(last?.body)} ${RECOVERY_DEADLINE_MS} ms after Redis returned`,
+  );
+}
+
+/** Uses every data route against the recovered Redis, on a queue first touched in the outage. */
+async function expectServing(server: ApiServer, queue: string): Promise<void> {
+  const registered = await call(server, dataRoutes(queue)[1] as RouteCall);
+  expect(registered.status).toBe(200);
+  const listed = await call(server, { method: 'GET', path: '/workers' });
+  expect(listed.body).toMatchObject({ [queue]: 'https://203.0.113.10/jobs' });
+
+  const added = await call(server, {
+    method: 'POST',
+    path: `/queues/${queue}/jobs`,
+    body: [{ name: 'after-outage', data: 2 }],
+  });
+  expect(added.status).toBe(200);
+  const id = (added.body as Array<{ id: string }>)[0]?.id;
+
+  const fetched = await call(server, { method: 'GET', path: `/queues/${queue}/jobs/${id}` });
+  expect(fetched.status).toBe(200);
+  expect(fetched.body).toMatchObject({ name: 'after-outage', state: 'waiting' });
+  const listedJobs = await call(server, { method: 'GET', path: `/queues/${queue}/jobs` });
+  expect(listedJobs.status).toBe(200);
+  const logs = await call(server, { method: 'GET', path: `/queues/${queue}/jobs/${id}/logs` });
+  expect(logs.body).toEqual({ logs: [], count: 0 });
+  const progress = await call(server, {
+    method: 'POST',
+    path: `/queues/${queue}/jobs/${id}/progress`,
+    body: 1,
+    headers: { ...AUTH, authorization: 'Bearer not-the-lock' },
+  });
+  expect(progress.status).toBe(401);
+
+  const removed = await call(server, { method: 'DELETE', path: `/workers/${queue}` });
+  expect(removed.status).toBe(200);
+}
+
+/** Reads the redis-server process id from INFO, for sending the process signals. */
+async function processIdOf(redis: PrivateRedis): Promise<number> {
+  const client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+  try {
+    const info = await client.info('server');
+    const match = /^process_id:(\d+)/m.exec(info);
+    if (!match) throw new Error(`INFO server from ${redis.url} has no process_id`);
+    return Number(match[1]);
+  } finally {
+    client.disconnect();
+  }
+}
+
+async function startApi(redisUrl: string): Promise<ApiServer> {
+  return startApiServer(
+    loadApiConfig({
+      REDIS_URL: redisUrl,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      AUTH_TOKENS: TOKEN,
+      QUEUE_PREFIX: uniquePrefix('outage'),
+    }),
+    { logger: silentLogger() },
+  );
+}
+
+/**
+ * Cleanup steps of the running test, run in reverse order after it, every one of them even
+ * when an earlier one fails.
+ */
+const cleanups: Array<() => Promise<void>> = [];
+const unexpectedErrors: unknown[] = [];
+const recordUnexpected = (error: unknown) => unexpectedErrors.push(error);
+
+beforeEach(() => {
+  unexpectedErrors.length = 0;
+  process.on('unhandledRejection', recordUnexpected);
+  process.on('uncaughtException', recordUnexpected);
+});
+
+afterEach(async () => {
+  process.off('unhandledRejection', recordUnexpected);
+  process.off('uncaughtException', recordUnexpected);
+  const failures: unknown[] = [];
+  for (const step of cleanups.splice(0).reverse()) {
+    try {
+      await step();
+    } catch (error) {
+      failures.push(error);
+    }
+  }
+  expect(failures).toEqual([]);
+});
+
+describe('API during a Redis outage', () => {
+  test('stopped Redis gives 503, then recovers', async () => {
+    const redis = await startPrivateRedis();
+    let current: PrivateRedis = redis;
+    cleanups.push(() => current.stop());
+    const server = await startApi(redis.url);
+    cleanups.push(() => server.close());
+    await expectServing(server, 'before-outage');
+
+    await redis.stop();
+    const slowestMs = await expectAllUnavailable(server, 'during-stop');
+    process.stdout.write(`stopped Redis: slowest 503 took ${slowestMs.toFixed(0)} ms\n`);
+    await expectHealthy(server);
+
+    current = await restartPrivateRedisOnPort(redis.port);
+    await waitUntilReady(server);
+    await expectServing(server, 'during-stop');
+    await expectHealthy(server);
+    expect(unexpectedErrors).toEqual([]);
+  }, 60_000);
+
+  test('paused Redis gives 503 in time, then recovers', async () => {
+    const redis = await startPrivateRedis();
+    cleanups.push(() => redis.stop());
+    const pid = await processIdOf(redis);
+    const server = await startApi(redis.url);
+    cleanups.push(() => server.close());
+    await expectServing(server, 'before-pause');
+
+    // SIGSTOP keeps the TCP connection open but unanswered, as a hung or partitioned Redis
+    // does, so only the API's own timeouts can end each request.
+    process.kill(pid, 'SIGSTOP');
+    let paused = true;
+    // Registered after the stop, so it runs before the redis.stop() above, because a
+    // stopped process does not act on SIGTERM until it continues.
+    cleanups.push(async () => {
+      if (paused) process.kill(pid, 'SIGCONT');
+    });
+
+    const slowestMs = await expectAllUnavailable(server, 'during-pause');
+    process.stdout.write(`paused Redis: slowest 503 took ${slowestMs.toFixed(0)} ms\n`);
+    await expectHealthy(server);
+    const again = await expectAllUnavailable(server, 'during-pause');
+    process.stdout.write(`paused Redis, second round: slowest 503 took ${again.toFixed(0)} ms\n`);
+
+    process.kill(pid, 'SIGCONT');
+    paused = false;
+    await waitUntilReady(server);
+    await expectServing(server, 'during-pause');
+    expect(unexpectedErrors).toEqual([]);
+  }, 60_000);
+
+  test('queue first used during a pause works after it', async () => {
+    const redis = await startPrivateRedis();
+    cleanups.push(() => redis.stop());
+    const pid = await processIdOf(redis);
+    const server = await startApi(redis.url);
+    cleanups.push(() => server.close());
+    const addJob = { method: 'POST', path: '/queues/new-in-pause/jobs', body: [{ name: 'n' }] };
+
+    process.kill(pid, 'SIGSTOP');
+    let paused = true;
+    cleanups.push(async () => {
+      if (paused) process.kill(pid, 'SIGCONT');
+    });
+    const during = await call(server, addJob);
+    process.kill(pid, 'SIGCONT');
+    paused = false;
+    await waitUntilReady(server);
+    const after = await call(server, addJob);
+
+    expect(during.status).toBe(503);
+    expect(after.status).toBe(200);
+  }, 60_000);
+
+  test('API started without Redis serves once Redis starts', async () => {
+    // Start a Redis to learn a free port, then stop it.
+    const probe = await startPrivateRedis();
+    await probe.stop();
+    const server = await startApi(probe.url);
+    cleanups.push(() => server.close());
+
+    await expectHealthy(server);
+    const slowestMs = await expectAllUnavailable(server, 'before-start');
+    process.stdout.write(`Redis not started: slowest 503 took ${slowestMs.toFixed(0)} ms\n`);
+
+    const redis = await restartPrivateRedisOnPort(probe.port);
+    cleanups.push(() => redis.stop());
+    await waitUntilReady(server);
+    await expectServing(server, 'before-start');
+    expect(unexpectedErrors).toEqual([]);
+  }, 60_000);
+});
