@@ -2041,7 +2041,7 @@ beforeAll(async () => {
 afterAll(async () => {
   const lines = [...sentByRoute].map(
     ([route, counts]) =>
-      `  ${route}: ${counts.sent} (${counts.accepted} legal, ${counts.rejected} malformed)`,
+      `  ${route}: ${counts.sent} (${counts.accepted} expecting 2xx, ${counts.rejected} expecting 4xx)`,
   );
   const total = [...sentByRoute.values()].reduce((sum, counts) => sum + counts.sent, 0);
   process.stdout.write(`API fuzz seed ${SEED}: ${total} requests\n${lines.join('\n')}\n`);
