@@ -1,0 +1,59 @@
+// The hand-written baseline of the Lambda dispatch path: a BullMQ Worker that invokes one
+// function per job with the AWS SDK, without retries and over kept-alive connections.
+import http from 'node:http';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { reportToParent } from '../support/child-process';
+import { requiredEnv, requiredIntegerEnv } from './child-env';
+
+async function main(): Promise<void> {
+  const queueName = requiredEnv('QUEUE');
+  const concurrency = requiredIntegerEnv('CONCURRENCY');
+  const functionName = requiredEnv('FUNCTION_NAME');
+  const client = new LambdaClient({
+    endpoint: requiredEnv('LAMBDA_ENDPOINT'),
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    maxAttempts: 1,
+    requestHandler: new NodeHttpHandler({
+      httpAgent: new http.Agent({ keepAlive: true, maxSockets: concurrency }),
+    }),
+  });
+
+  const invoke = async (job: Job): Promise<unknown> => {
+    const response = await client.send(
+      new InvokeCommand({
+        FunctionName: functionName,
+        Payload: Buffer.from(JSON.stringify({ id: job.id, name: job.name, data: job.data })),
+      }),
+    );
+    const text = Buffer.from(response.Payload ?? new Uint8Array()).toString('utf8');
+    if (response.FunctionError) throw new Error(`${response.FunctionError}: ${text}`);
+    return text === '' ? null : JSON.parse(text);
+  };
+
+  const worker = new Worker(queueName, invoke, {
+    connection: new Redis(requiredEnv('REDIS_URL'), { maxRetriesPerRequest: null }),
+    prefix: requiredEnv('QUEUE_PREFIX'),
+    concurrency,
+    autorun: false,
+  });
+  worker.on('error', (error) => process.stderr.write(`worker error: ${error.message}\n`));
+  await worker.waitUntilReady();
+  void worker.run();
+  reportToParent({ msg: 'worker started', queue: queueName });
+
+  process.once('SIGTERM', () => {
+    void worker.close().finally(() => {
+      client.destroy();
+      process.exit(0);
+    });
+  });
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`hand-written Lambda worker failed: ${String(error)}\n`);
+  process.exit(1);
+});

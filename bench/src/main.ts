@@ -1,0 +1,135 @@
+// Entry point of `pnpm bench`: measures Bullpen against hand-written BullMQ code, prints the
+// table and writes it to docs/benchmarks.md.
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { benchDispatchHttp } from './paths/dispatch-http';
+import { benchDispatchLambda } from './paths/dispatch-lambda';
+import { benchIdle } from './paths/idle';
+import { benchIngest } from './paths/ingest';
+import { benchLatency } from './paths/latency';
+import { openBenchRedis } from './support/bench-redis';
+import type { BenchContext } from './support/context';
+import { describeMachine } from './support/machine';
+import { renderTable, type PathReport } from './support/report';
+import { RESULTS_DOC, renderResults, writeResults } from './support/results-doc';
+
+const PATHS: Record<string, (context: BenchContext) => Promise<PathReport>> = {
+  'dispatch-http': benchDispatchHttp,
+  'dispatch-lambda': benchDispatchLambda,
+  ingest: benchIngest,
+  latency: benchLatency,
+  idle: benchIdle,
+};
+
+const MIN_RUNS = 3;
+const MAX_RUNS = 20;
+
+const USAGE = `Usage: pnpm bench [options]
+
+  --path <name>      Run one path (repeatable): ${Object.keys(PATHS).join(', ')}.
+                     Default: every path.
+  --runs <n>         Measurements per figure, ${MIN_RUNS} to ${MAX_RUNS}; default ${MIN_RUNS}.
+  --profile <dir>    Write CPU profiles of every measured process into <dir>, one
+                     directory per process. Summarise one with
+                     pnpm --filter @bullpen/bench profile-summary <file.cpuprofile>
+  --no-write         Print the results without writing docs/benchmarks.md.
+                     A run of selected paths never writes it.
+  --help             Print this help.
+
+Without REDIS_URL the bench starts its own redis-server on a free loopback port.`;
+
+interface BenchOptions {
+  readonly paths: string[];
+  readonly runs: number;
+  readonly profileDir: string | undefined;
+  readonly write: boolean;
+}
+
+function parseOptions(argv: string[]): BenchOptions | undefined {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      path: { type: 'string', multiple: true },
+      runs: { type: 'string', default: String(MIN_RUNS) },
+      profile: { type: 'string' },
+      'no-write': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) return undefined;
+
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < MIN_RUNS || runs > MAX_RUNS) {
+    throw new Error(
+      `--runs is "${values.runs}"; use a whole number from ${MIN_RUNS} to ${MAX_RUNS}`,
+    );
+  }
+  const paths = values.path ?? Object.keys(PATHS);
+  for (const name of paths) {
+    if (!(name in PATHS)) {
+      throw new Error(`--path "${name}" is unknown; use one of ${Object.keys(PATHS).join(', ')}`);
+    }
+  }
+  return {
+    paths,
+    runs,
+    profileDir: values.profile,
+    write: !values['no-write'] && values.path === undefined,
+  };
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2).filter((arg) => arg !== '--'));
+  if (!options) {
+    console.log(USAGE);
+    return;
+  }
+
+  const startedAt = new Date();
+  const redis = await openBenchRedis(process.env.REDIS_URL);
+  const machine = describeMachine(redis.version);
+  const context: BenchContext = {
+    redis,
+    runs: options.runs,
+    profileDir: options.profileDir,
+    log: (message) => console.error(`[bench] ${message}`),
+  };
+  context.log(
+    `redis ${redis.url} (${redis.isPrivate ? 'private' : 'shared'}), prefix ${redis.prefix}`,
+  );
+
+  const reports: PathReport[] = [];
+  try {
+    for (const name of options.paths) {
+      context.log(`path ${name}`);
+      reports.push(await PATHS[name]!(context));
+    }
+  } finally {
+    await redis.close();
+  }
+
+  const markdown = renderResults(
+    {
+      machine,
+      runs: options.runs,
+      redisIsPrivate: redis.isPrivate,
+      startedAt,
+      durationS: (Date.now() - startedAt.getTime()) / 1000,
+      loadAtEnd: os.loadavg(),
+    },
+    reports,
+  );
+  console.log(renderTable(reports));
+  if (options.write) {
+    writeResults(markdown);
+    context.log(`results written to ${path.relative(process.cwd(), RESULTS_DOC)}`);
+  } else {
+    console.log(`\n${markdown}`);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  process.exit(1);
+});

@@ -1,0 +1,117 @@
+import path from 'node:path';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { startLambdaHost, type LambdaHost } from '@bullpen/lambda-host';
+import { REPO_ROOT } from '../support/child-process';
+import type { BenchContext } from '../support/context';
+import { compareDispatch } from '../support/dispatch-comparison';
+import { ratioRow, type PathReport } from '../support/report';
+import { summarize } from '../support/stats';
+import {
+  DISPATCH_CONCURRENCY,
+  DISPATCH_JOB_COUNT,
+  DISPATCH_WARMUP_JOB_COUNT,
+} from './dispatch-http';
+
+const FUNCTION_NAME = 'bench-noop';
+const DRAIN_TIMEOUT_MS = 300_000;
+const MINIMUM_RATIO = 0.95;
+/** New execution environments started at once while warming up the host. */
+const ENVIRONMENTS_PER_WARMUP_STEP = 10;
+/** How long each warm-up invocation keeps its environment busy, so the next step needs new ones. */
+const WARMUP_SLEEP_MS = 500;
+
+/** Path 2: jobs per second through the Lambda Invoke API, Bullpen against a hand-written worker. */
+export async function benchDispatchLambda(context: BenchContext): Promise<PathReport> {
+  const host = await startLambdaHost({
+    functions: [
+      {
+        name: FUNCTION_NAME,
+        handlerModule: path.join(REPO_ROOT, 'bench/src/fixtures/noop-handler.ts'),
+        timeoutMs: 30_000,
+      },
+    ],
+  });
+  try {
+    await startEnvironments(host, DISPATCH_CONCURRENCY, context);
+    const result = await compareDispatch(context, {
+      label: 'lambda',
+      endpoint: { type: 'lambda', functionName: FUNCTION_NAME, timeout: 30_000 },
+      dispatcherEnv: { AWS_ENDPOINT_URL_LAMBDA: host.url },
+      baselineScript: 'bench/src/children/lambda-worker.ts',
+      baselineEnv: { LAMBDA_ENDPOINT: host.url, FUNCTION_NAME },
+      concurrency: DISPATCH_CONCURRENCY,
+      drain: {
+        jobCount: DISPATCH_JOB_COUNT,
+        warmupJobCount: DISPATCH_WARMUP_JOB_COUNT,
+        timeoutMs: DRAIN_TIMEOUT_MS,
+      },
+    });
+
+    return {
+      id: 'dispatch-lambda',
+      title: '2. Lambda dispatch',
+      settings: [
+        `${DISPATCH_JOB_COUNT} jobs per run, after ${DISPATCH_WARMUP_JOB_COUNT} warm-up jobs on the same worker`,
+        `concurrency ${DISPATCH_CONCURRENCY}, one worker process, local Lambda host (\`startLambdaHost\`) in the bench process with a no-op handler returning {"ok":true}; its execution environments are worker threads of the bench process`,
+        `the host's ${DISPATCH_CONCURRENCY} execution environments are started ${ENVIRONMENTS_PER_WARMUP_STEP} at a time before the first run, because starting 100 at once on a small machine exceeds Lambda's 10 s init limit that the host enforces`,
+        'Bullpen: `startDispatcher` in its own process with fake credentials and `AWS_ENDPOINT_URL_LAMBDA` set to the host; registration `{"type": "lambda", "functionName": "bench-noop", "timeout": 30000}` with concurrency 100',
+        'Baseline: BullMQ `Worker` (concurrency 100) calling `LambdaClient.send(new InvokeCommand(...))` with `maxAttempts: 1` and a keep-alive `http.Agent` (maxSockets 100), payload `{id, name, data}`',
+        'Timing and order as in path 1',
+      ],
+      rows: [
+        ratioRow(
+          'throughput',
+          'jobs/s',
+          summarize(result.bullpenJobsPerSecond),
+          {
+            label: 'hand-written Worker + LambdaClient',
+            summary: summarize(result.baselineJobsPerSecond),
+          },
+          MINIMUM_RATIO,
+        ),
+      ],
+      notes: [],
+    };
+  } finally {
+    await host.close();
+  }
+}
+
+/**
+ * Starts `count` execution environments, a few at a time: each step keeps the environments
+ * already started busy with sleeping invocations, so the host must start new ones.
+ */
+async function startEnvironments(
+  host: LambdaHost,
+  count: number,
+  context: BenchContext,
+): Promise<void> {
+  const client = new LambdaClient({
+    endpoint: host.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    maxAttempts: 1,
+  });
+  try {
+    for (
+      let busy = ENVIRONMENTS_PER_WARMUP_STEP;
+      busy <= count;
+      busy += ENVIRONMENTS_PER_WARMUP_STEP
+    ) {
+      const payload = Buffer.from(JSON.stringify({ warmupSleepMs: WARMUP_SLEEP_MS }));
+      const responses = await Promise.all(
+        Array.from({ length: busy }, () =>
+          client.send(new InvokeCommand({ FunctionName: FUNCTION_NAME, Payload: payload })),
+        ),
+      );
+      const failed = responses.find((response) => response.FunctionError);
+      if (failed) {
+        const detail = Buffer.from(failed.Payload ?? new Uint8Array()).toString('utf8');
+        throw new Error(`Warming up the Lambda host failed: ${failed.FunctionError} ${detail}`);
+      }
+    }
+    context.log(`lambda host: ${count} execution environments started`);
+  } finally {
+    client.destroy();
+  }
+}

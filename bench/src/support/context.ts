@@ -1,0 +1,45 @@
+import path from 'node:path';
+import type { BenchRedis } from './bench-redis';
+
+/** Settings and services every path receives from the orchestrating process. */
+export interface BenchContext {
+  readonly redis: BenchRedis;
+  /** Times each path is measured; the report shows the median. */
+  readonly runs: number;
+  /** Directory for `--cpu-prof` output of the measured processes; undefined turns profiling off. */
+  readonly profileDir: string | undefined;
+  /** Prints a progress line on standard error. */
+  log(message: string): void;
+}
+
+/**
+ * Node.js flags that write the CPU profiles of a process into the directory `name` when it
+ * exits, or none when profiling is off. The tsx loader runs in a thread of its own and each
+ * thread writes its own file, so the files keep Node's default names, which differ per
+ * thread. The largest file is the main thread's.
+ */
+export function profileArgs(context: BenchContext, name: string): string[] {
+  if (!context.profileDir) return [];
+  return ['--cpu-prof', `--cpu-prof-dir=${path.resolve(context.profileDir, name)}`];
+}
+
+/** Environment every dispatcher child gets besides its Redis and endpoint settings. */
+export function dispatcherEnv(context: BenchContext): Record<string, string> {
+  return {
+    REDIS_URL: context.redis.url,
+    QUEUE_PREFIX: context.redis.prefix,
+    ENDPOINT_ALLOWLIST: '127.0.0.0/8',
+    // Sent to endpoints as callbackUrl only; no-op endpoints never call it.
+    PUBLIC_API_URL: 'http://127.0.0.1:9',
+    LOG_LEVEL: 'info',
+    METRICS_PORT: '0',
+    METRICS_HOST: '127.0.0.1',
+    AWS_REGION: 'us-east-1',
+    // The dispatcher used by the idle path builds the SDK's default credential chain on its
+    // first Lambda call. Fixed variables end that chain at its first step, and the metadata
+    // services stay switched off in case a later step ran anyway.
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
+}

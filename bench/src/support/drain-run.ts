@@ -1,0 +1,76 @@
+import type { Queue } from 'bullmq';
+
+export interface DrainSettings {
+  /** Jobs in the timed batch. */
+  readonly jobCount: number;
+  /** Jobs processed before the timed batch, so connections and JIT are warm. */
+  readonly warmupJobCount: number;
+  /** Maximum wait for either batch to finish. */
+  readonly timeoutMs: number;
+}
+
+export interface DrainResult {
+  readonly jobsPerSecond: number;
+  readonly durationMs: number;
+}
+
+const POLL_INTERVAL_MS = 10;
+const ADD_CHUNK_SIZE = 1000;
+
+/**
+ * Times how fast the worker already running on `queue` empties a pre-filled queue. After
+ * a warm-up batch, the queue is paused, filled with `jobCount` jobs, and resumed. The time
+ * runs from the resume to the `finishedOn` of the last completed job, both read from this
+ * machine's clock, so worker start-up and the filling itself are outside it for every
+ * worker alike.
+ */
+export async function measureDrain(queue: Queue, settings: DrainSettings): Promise<DrainResult> {
+  await addJobs(queue, settings.warmupJobCount, 'warmup');
+  await waitForFinished(queue, settings.warmupJobCount, settings.timeoutMs);
+
+  await queue.pause();
+  await addJobs(queue, settings.jobCount, 'timed');
+  const startedAtMs = Date.now();
+  await queue.resume();
+  await waitForFinished(queue, settings.warmupJobCount + settings.jobCount, settings.timeoutMs);
+
+  // BullMQ lists completed jobs newest first, so the first one finished last.
+  const [lastJob] = await queue.getCompleted(0, 0);
+  const durationMs = (lastJob?.finishedOn ?? Number.NaN) - startedAtMs;
+  return { jobsPerSecond: (settings.jobCount * 1000) / durationMs, durationMs };
+}
+
+async function addJobs(queue: Queue, count: number, batch: string): Promise<void> {
+  for (let first = 0; first < count; first += ADD_CHUNK_SIZE) {
+    const size = Math.min(ADD_CHUNK_SIZE, count - first);
+    await queue.addBulk(
+      Array.from({ length: size }, (_unused, offset) => ({
+        name: 'bench',
+        data: { batch, index: first + offset },
+      })),
+    );
+  }
+}
+
+/** Waits until `expected` jobs have completed; fails at once when any job failed. */
+async function waitForFinished(queue: Queue, expected: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const counts = await queue.getJobCounts('completed', 'failed');
+    if ((counts.failed ?? 0) > 0) {
+      const [failed] = await queue.getFailed(0, 0);
+      throw new Error(
+        `${counts.failed} bench jobs failed in queue "${queue.name}"; the first failed with: ` +
+          `${failed?.failedReason ?? 'unknown reason'}`,
+      );
+    }
+    if ((counts.completed ?? 0) >= expected) return;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `Only ${counts.completed} of ${expected} jobs completed in queue "${queue.name}" ` +
+          `within ${timeoutMs} ms`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+  }
+}
