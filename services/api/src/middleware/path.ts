@@ -8,6 +8,10 @@ import type { MiddlewareHandler } from 'hono';
 export function rejectMalformedPath(): MiddlewareHandler {
   return async (c, next) => {
     const rawPath = c.req.path;
+    // decodeURIComponent throws only at a '%', so a path without one cannot be malformed. The
+    // loop below was 1.5 % of the API's busy time on single-job posts in a CPU profile.
+    if (!rawPath.includes('%')) return next();
+
     for (const segment of rawPath.split('/')) {
       try {
         decodeURIComponent(segment);
