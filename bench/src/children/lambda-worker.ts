@@ -1,5 +1,6 @@
 // The hand-written baseline of the Lambda dispatch path: a BullMQ Worker that invokes one
 // function per job with the AWS SDK, without retries and over kept-alive connections.
+// REQUEST_FORMAT picks the minimal payload or Bullpen's own.
 import http from 'node:http';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -7,11 +8,13 @@ import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { reportToParent } from '../support/child-process';
 import { requiredEnv, requiredIntegerEnv } from './child-env';
+import { readRequestFormat, requestBody } from './request-format';
 
 async function main(): Promise<void> {
   const queueName = requiredEnv('QUEUE');
   const concurrency = requiredIntegerEnv('CONCURRENCY');
   const functionName = requiredEnv('FUNCTION_NAME');
+  const format = readRequestFormat(process.env.REQUEST_FORMAT);
   const client = new LambdaClient({
     endpoint: requiredEnv('LAMBDA_ENDPOINT'),
     region: 'us-east-1',
@@ -22,11 +25,11 @@ async function main(): Promise<void> {
     }),
   });
 
-  const invoke = async (job: Job): Promise<unknown> => {
+  const invoke = async (job: Job, token?: string): Promise<unknown> => {
     const response = await client.send(
       new InvokeCommand({
         FunctionName: functionName,
-        Payload: Buffer.from(JSON.stringify({ id: job.id, name: job.name, data: job.data })),
+        Payload: Buffer.from(requestBody(format, queueName, job, token)),
       }),
     );
     const text = Buffer.from(response.Payload ?? new Uint8Array()).toString('utf8');

@@ -1,8 +1,7 @@
 import type { BenchContext } from '../support/context';
 import { compareDispatch } from '../support/dispatch-comparison';
 import { startNoopEndpoint } from '../support/noop-endpoint';
-import { ratioRow, type PathReport } from '../support/report';
-import { summarize } from '../support/stats';
+import type { PathReport } from '../support/report';
 
 export const DISPATCH_JOB_COUNT = 5_000;
 export const DISPATCH_WARMUP_JOB_COUNT = 500;
@@ -15,13 +14,15 @@ export async function benchDispatchHttp(context: BenchContext): Promise<PathRepo
   const endpoint = await startNoopEndpoint();
   try {
     const url = `${endpoint.url}/jobs`;
-    const result = await compareDispatch(context, {
+    const rows = await compareDispatch(context, {
       label: 'http',
       endpoint: { type: 'http', url },
       dispatcherEnv: {},
       baselineScript: 'bench/src/children/http-worker.ts',
       baselineEnv: { ENDPOINT_URL: url },
+      baselineLabel: 'Worker + undici Pool',
       concurrency: DISPATCH_CONCURRENCY,
+      minimumRatio: MINIMUM_RATIO,
       drain: {
         jobCount: DISPATCH_JOB_COUNT,
         warmupJobCount: DISPATCH_WARMUP_JOB_COUNT,
@@ -34,24 +35,15 @@ export async function benchDispatchHttp(context: BenchContext): Promise<PathRepo
       title: '1. HTTP dispatch',
       settings: [
         `${DISPATCH_JOB_COUNT} jobs per run, after ${DISPATCH_WARMUP_JOB_COUNT} warm-up jobs on the same worker`,
-        `concurrency ${DISPATCH_CONCURRENCY}, one worker process, no-op endpoint on 127.0.0.1 in the bench process answering 200 {"ok":true}`,
-        'Bullpen: `startDispatcher` in its own process, the queue registered through the worker registry with `{"url": ..., "opts": {"concurrency": 100}}` (POST, 30 s timeout, 1 MiB answer cap)',
-        'Baseline: BullMQ `Worker` (concurrency 100) in its own process posting `{id, name, data}` through an undici `Pool` with 100 connections and returning the parsed answer',
+        `concurrency ${DISPATCH_CONCURRENCY}, one worker process, no-op endpoint on 127.0.0.1 in the bench process responding 200 {"ok":true}`,
+        'Bullpen: `startDispatcher` in its own process, the queue registered through the worker registry with `{"url": ..., "opts": {"concurrency": 100}}` (POST, 30 s timeout, 1 MiB response cap)',
+        'hand-written: BullMQ `Worker` (concurrency 100) in its own process posting through an undici `Pool` with 100 connections and returning the parsed response body',
+        "minimal request: body `{id, name, data}` and a Content-Type header; Bullpen's request: the body Bullpen sends (`{job: <job JSON>, token, queue, callbackUrl}`) with Bullpen's 7 headers, built by `bench/src/children/request-format.ts`",
         'Timing: queue paused, filled with `addBulk`, resumed; from the resume to the `finishedOn` of the last completed job',
-        'Order alternates between runs (Bullpen first in odd runs); a new queue and a new worker process per measurement',
+        'Worker CPU per job: user plus system time of the worker process (/proc/<pid>/stat, 10 ms ticks) over the timed batch, divided by the job count; it depends less on what else runs on the machine than throughput does',
+        'the order of the three workers rotates from run to run; a new queue and a new worker process per measurement',
       ],
-      rows: [
-        ratioRow(
-          'throughput',
-          'jobs/s',
-          summarize(result.bullpenJobsPerSecond),
-          {
-            label: 'hand-written Worker + undici Pool',
-            summary: summarize(result.baselineJobsPerSecond),
-          },
-          MINIMUM_RATIO,
-        ),
-      ],
+      rows,
       notes: [],
     };
   } finally {

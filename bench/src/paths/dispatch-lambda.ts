@@ -4,8 +4,7 @@ import { startLambdaHost, type LambdaHost } from '@bullpen/lambda-host';
 import { REPO_ROOT } from '../support/child-process';
 import type { BenchContext } from '../support/context';
 import { compareDispatch } from '../support/dispatch-comparison';
-import { ratioRow, type PathReport } from '../support/report';
-import { summarize } from '../support/stats';
+import type { PathReport } from '../support/report';
 import {
   DISPATCH_CONCURRENCY,
   DISPATCH_JOB_COUNT,
@@ -33,13 +32,15 @@ export async function benchDispatchLambda(context: BenchContext): Promise<PathRe
   });
   try {
     await startEnvironments(host, DISPATCH_CONCURRENCY, context);
-    const result = await compareDispatch(context, {
+    const rows = await compareDispatch(context, {
       label: 'lambda',
       endpoint: { type: 'lambda', functionName: FUNCTION_NAME, timeout: 30_000 },
       dispatcherEnv: { AWS_ENDPOINT_URL_LAMBDA: host.url },
       baselineScript: 'bench/src/children/lambda-worker.ts',
       baselineEnv: { LAMBDA_ENDPOINT: host.url, FUNCTION_NAME },
+      baselineLabel: 'Worker + LambdaClient',
       concurrency: DISPATCH_CONCURRENCY,
+      minimumRatio: MINIMUM_RATIO,
       drain: {
         jobCount: DISPATCH_JOB_COUNT,
         warmupJobCount: DISPATCH_WARMUP_JOB_COUNT,
@@ -55,21 +56,10 @@ export async function benchDispatchLambda(context: BenchContext): Promise<PathRe
         `concurrency ${DISPATCH_CONCURRENCY}, one worker process, local Lambda host (\`startLambdaHost\`) in the bench process with a no-op handler returning {"ok":true}; its execution environments are worker threads of the bench process`,
         `the host's ${DISPATCH_CONCURRENCY} execution environments are started ${ENVIRONMENTS_PER_WARMUP_STEP} at a time before the first run, because starting 100 at once on a small machine exceeds Lambda's 10 s init limit that the host enforces`,
         'Bullpen: `startDispatcher` in its own process with fake credentials and `AWS_ENDPOINT_URL_LAMBDA` set to the host; registration `{"type": "lambda", "functionName": "bench-noop", "timeout": 30000}` with concurrency 100',
-        'Baseline: BullMQ `Worker` (concurrency 100) calling `LambdaClient.send(new InvokeCommand(...))` with `maxAttempts: 1` and a keep-alive `http.Agent` (maxSockets 100), payload `{id, name, data}`',
-        'Timing and order as in path 1',
+        "hand-written: BullMQ `Worker` (concurrency 100) calling `LambdaClient.send(new InvokeCommand(...))` with `maxAttempts: 1` and a keep-alive `http.Agent` (maxSockets 100); minimal payload `{id, name, data}`, or Bullpen's payload `{job, token, queue, callbackUrl}`",
+        'timing, CPU per job and order as in path 1',
       ],
-      rows: [
-        ratioRow(
-          'throughput',
-          'jobs/s',
-          summarize(result.bullpenJobsPerSecond),
-          {
-            label: 'hand-written Worker + LambdaClient',
-            summary: summarize(result.baselineJobsPerSecond),
-          },
-          MINIMUM_RATIO,
-        ),
-      ],
+      rows,
       notes: [],
     };
   } finally {

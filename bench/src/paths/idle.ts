@@ -1,9 +1,8 @@
-import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { WorkerRegistry, normalizedRegistrationSchema, registryKeys } from '@bullpen/core';
 import { BenchChild } from '../support/child-process';
 import { dispatcherEnv, profileArgs, type BenchContext } from '../support/context';
+import { readClockTicksPerSecond, readCpuMs, readRssMb } from '../support/proc-stats';
 import { limitRow, type PathReport, type ResultRow } from '../support/report';
 import { summarize } from '../support/stats';
 
@@ -160,16 +159,20 @@ async function measureIdleDispatcher(
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
 
     const redisPid = context.redis.pid;
-    const cpuBefore = readCpuTicks(child.pid);
-    const redisCpuBefore = redisPid === undefined ? undefined : readCpuTicks(redisPid);
+    const cpuMs = () => readCpuMs(child.pid, clockTicksPerSecond);
+    const redisCpuMs = () =>
+      redisPid === undefined ? undefined : readCpuMs(redisPid, clockTicksPerSecond);
+    const cpuBefore = cpuMs();
+    const redisCpuBefore = redisCpuMs();
     const windowStartMs = performance.now();
     await new Promise((resolve) => setTimeout(resolve, MEASURE_MS));
     const windowS = (performance.now() - windowStartMs) / 1000;
-    const cpuPercent = toPercent(readCpuTicks(child.pid) - cpuBefore, clockTicksPerSecond, windowS);
+    const cpuPercent = toPercent(cpuMs() - cpuBefore, windowS);
+    const redisCpuAfter = redisCpuMs();
     const redisCpuPercent =
-      redisPid === undefined || redisCpuBefore === undefined
+      redisCpuAfter === undefined || redisCpuBefore === undefined
         ? undefined
-        : toPercent(readCpuTicks(redisPid) - redisCpuBefore, clockTicksPerSecond, windowS);
+        : toPercent(redisCpuAfter - redisCpuBefore, windowS);
 
     return {
       rssMb: readRssMb(child.pid),
@@ -202,29 +205,6 @@ async function countRedisClients(context: BenchContext): Promise<number> {
   return list.split('\n').filter((line) => line.trim() !== '').length;
 }
 
-function toPercent(ticks: number, ticksPerSecond: number, windowS: number): number {
-  return (ticks / ticksPerSecond / windowS) * 100;
-}
-
-/** User plus system CPU time of a process, in clock ticks. */
-function readCpuTicks(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The command name in field 2 may contain spaces, so fields are counted after its ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
-
-function readRssMb(pid: number): number {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kilobytes = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]);
-  return kilobytes / 1024;
-}
-
-function readClockTicksPerSecond(): number {
-  const result = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
-  const ticks = Number(result.stdout.trim());
-  if (!Number.isInteger(ticks) || ticks <= 0) {
-    throw new Error('getconf CLK_TCK gave no tick rate; the idle path needs Linux /proc');
-  }
-  return ticks;
+function toPercent(cpuMs: number, windowS: number): number {
+  return (cpuMs / 1000 / windowS) * 100;
 }

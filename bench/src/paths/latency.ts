@@ -230,7 +230,7 @@ function buildReport(
       `Bullpen: single-job \`POST /queues/:q/jobs\` from an undici Pool in the bench process to the API (\`services/api/src/main.ts\`), dispatched by \`startDispatcher\`, each in a process of its own; the worker is registered through \`POST /workers\` with concurrency ${WORKER_CONCURRENCY}`,
       `baseline: \`Queue.add\` in the bench process, the hand-written worker of path 1 (concurrency ${WORKER_CONCURRENCY}) in a process of its own`,
       'latency: from just before the add is sent to the moment the no-op endpoint in the bench process has read the whole dispatched request; both ends read `performance.now()` of the bench process, and the job data carries the send time',
-      'add answer: time until the API answered the POST, or until `Queue.add` returned',
+      'add response time: until the API responded to the POST, or until `Queue.add` returned',
       'order alternates between runs',
     ],
     rows: [
@@ -253,14 +253,14 @@ function buildReport(
         true,
       ),
       ratioRow(
-        'add answer, p50',
+        'add response time, p50',
         'ms',
         summarizePercentile(bullpenRuns, added, 'p50'),
         baseline(added, 'p50'),
         undefined,
       ),
       ratioRow(
-        'add answer, p99',
+        'add response time, p99',
         'ms',
         summarizePercentile(bullpenRuns, added, 'p99'),
         baseline(added, 'p99'),

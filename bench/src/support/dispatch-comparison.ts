@@ -4,14 +4,18 @@ import {
   type WorkerRegistrationInput,
 } from '@bullpen/core';
 import { Queue } from 'bullmq';
+import type { RequestFormat } from '../children/request-format';
 import { BenchChild } from './child-process';
 import { dispatcherEnv, profileArgs, type BenchContext } from './context';
-import { measureDrain, type DrainSettings } from './drain-run';
+import { measureDrain, type DrainResult, type DrainSettings } from './drain-run';
+import { readClockTicksPerSecond } from './proc-stats';
+import { ratioRow, type ResultRow } from './report';
+import { summarize } from './stats';
 
 const READY_TIMEOUT_MS = 60_000;
 
 export interface DispatchComparisonSettings {
-  /** Short name used in queue names and profile file names, such as `http`. */
+  /** Short name used in queue names and profile directory names, such as `http`. */
   readonly label: string;
   /** Endpoint of the Bullpen registration. */
   readonly endpoint: WorkerRegistrationInput['endpoint'];
@@ -19,40 +23,88 @@ export interface DispatchComparisonSettings {
   readonly dispatcherEnv: Readonly<Record<string, string>>;
   /** The hand-written worker program, relative to the repository root. */
   readonly baselineScript: string;
-  /** Variables of the hand-written worker beyond Redis, queue and concurrency. */
+  /** Variables of the hand-written worker beyond Redis, queue, concurrency and format. */
   readonly baselineEnv: Readonly<Record<string, string>>;
+  /** Name of the hand-written worker in the table, such as `Worker + undici Pool`. */
+  readonly baselineLabel: string;
   readonly concurrency: number;
   readonly drain: DrainSettings;
+  readonly minimumRatio: number;
 }
 
-export interface DispatchComparison {
-  readonly bullpenJobsPerSecond: number[];
-  readonly baselineJobsPerSecond: number[];
-}
+type Variant = 'bullpen' | `hand-written-${RequestFormat}`;
 
-type Variant = 'bullpen' | 'baseline';
+const VARIANTS: readonly Variant[] = ['bullpen', 'hand-written-minimal', 'hand-written-bullpen'];
 
 /**
- * Measures Bullpen's dispatcher and a hand-written worker on the same Redis, alternating
- * which goes first in each run so that a slow drift of the machine favours neither. Each
- * measurement gets a new queue and a new worker process.
+ * Measures Bullpen's dispatcher and two hand-written workers on the same Redis: one sends
+ * the least a worker must (`{id, name, data}`), the other sends Bullpen's own request, so
+ * the gap splits into what the request format costs and what the dispatcher adds. The
+ * order rotates from run to run so that a slow drift of the machine favours no variant.
+ * Each measurement gets a new queue and a new worker process.
  */
 export async function compareDispatch(
   context: BenchContext,
   settings: DispatchComparisonSettings,
-): Promise<DispatchComparison> {
-  const result: DispatchComparison = { bullpenJobsPerSecond: [], baselineJobsPerSecond: [] };
+): Promise<ResultRow[]> {
+  const results = new Map<Variant, DrainResult[]>(VARIANTS.map((variant) => [variant, []]));
+  const clockTicksPerSecond = readClockTicksPerSecond();
   for (let run = 1; run <= context.runs; run += 1) {
-    const order: Variant[] = run % 2 === 1 ? ['bullpen', 'baseline'] : ['baseline', 'bullpen'];
+    const shift = (run - 1) % VARIANTS.length;
+    const order = [...VARIANTS.slice(shift), ...VARIANTS.slice(0, shift)];
     for (const variant of order) {
-      const jobsPerSecond = await measureVariant(context, settings, variant, run);
-      const list =
-        variant === 'bullpen' ? result.bullpenJobsPerSecond : result.baselineJobsPerSecond;
-      list.push(jobsPerSecond);
-      context.log(`${settings.label} run ${run} ${variant}: ${jobsPerSecond.toFixed(0)} jobs/s`);
+      const drain = await measureVariant(context, settings, variant, run, clockTicksPerSecond);
+      results.get(variant)!.push(drain);
+      context.log(
+        `${settings.label} run ${run} ${variant}: ${drain.jobsPerSecond.toFixed(0)} jobs/s, ` +
+          `worker CPU ${drain.workerCpuUsPerJob.toFixed(0)} µs/job`,
+      );
     }
   }
-  return result;
+  return comparisonRows(settings, results);
+}
+
+function comparisonRows(
+  settings: DispatchComparisonSettings,
+  results: ReadonlyMap<Variant, DrainResult[]>,
+): ResultRow[] {
+  const series = (variant: Variant, pick: (drain: DrainResult) => number) =>
+    summarize(results.get(variant)!.map(pick));
+  const throughput = (drain: DrainResult) => drain.jobsPerSecond;
+  const cpu = (drain: DrainResult) => drain.workerCpuUsPerJob;
+  const minimal = `hand-written ${settings.baselineLabel}, minimal request`;
+  const sameRequest = `hand-written ${settings.baselineLabel}, Bullpen's request`;
+
+  return [
+    ratioRow(
+      'throughput',
+      'jobs/s',
+      series('bullpen', throughput),
+      { label: minimal, summary: series('hand-written-minimal', throughput) },
+      settings.minimumRatio,
+    ),
+    ratioRow(
+      'throughput',
+      'jobs/s',
+      series('bullpen', throughput),
+      { label: sameRequest, summary: series('hand-written-bullpen', throughput) },
+      undefined,
+    ),
+    ratioRow(
+      'worker process CPU per job',
+      'µs',
+      series('bullpen', cpu),
+      { label: minimal, summary: series('hand-written-minimal', cpu) },
+      undefined,
+    ),
+    ratioRow(
+      'worker process CPU per job',
+      'µs',
+      series('bullpen', cpu),
+      { label: sameRequest, summary: series('hand-written-bullpen', cpu) },
+      undefined,
+    ),
+  ];
 }
 
 async function measureVariant(
@@ -60,7 +112,8 @@ async function measureVariant(
   settings: DispatchComparisonSettings,
   variant: Variant,
   run: number,
-): Promise<number> {
+  clockTicksPerSecond: number,
+): Promise<DrainResult> {
   const { redis } = context;
   const queueName = `${settings.label}-${variant}-${run}`;
   const registry = new WorkerRegistry(redis.client, redis.prefix);
@@ -75,17 +128,17 @@ async function measureVariant(
           opts: { concurrency: settings.concurrency },
         }),
       );
-      child = startDispatcherChild(context, settings, `dispatcher-${queueName}`);
+      child = startDispatcherChild(context, settings, queueName);
     } else {
-      child = startBaselineChild(context, settings, queueName);
+      const format = variant === 'hand-written-bullpen' ? 'bullpen' : 'minimal';
+      child = startBaselineChild(context, settings, queueName, format);
     }
     await child.waitForLine(
       (line) => line.msg === 'worker started' && line.queue === queueName,
       READY_TIMEOUT_MS,
     );
 
-    const { jobsPerSecond } = await measureDrain(queue, settings.drain);
-    return jobsPerSecond;
+    return await measureDrain(queue, { pid: child.pid, clockTicksPerSecond }, settings.drain);
   } catch (error) {
     throw child ? child.withOutput(error as Error) : error;
   } finally {
@@ -99,13 +152,13 @@ async function measureVariant(
 function startDispatcherChild(
   context: BenchContext,
   settings: DispatchComparisonSettings,
-  profileName: string,
+  queueName: string,
 ): BenchChild {
   return BenchChild.start({
     name: 'Bullpen dispatcher',
     script: 'bench/src/children/dispatcher.ts',
     env: { ...dispatcherEnv(context), ...settings.dispatcherEnv },
-    nodeArgs: profileArgs(context, profileName),
+    nodeArgs: profileArgs(context, queueName),
   });
 }
 
@@ -113,6 +166,7 @@ function startBaselineChild(
   context: BenchContext,
   settings: DispatchComparisonSettings,
   queueName: string,
+  format: RequestFormat,
 ): BenchChild {
   return BenchChild.start({
     name: 'hand-written worker',
@@ -122,8 +176,9 @@ function startBaselineChild(
       QUEUE_PREFIX: context.redis.prefix,
       QUEUE: queueName,
       CONCURRENCY: String(settings.concurrency),
+      REQUEST_FORMAT: format,
       ...settings.baselineEnv,
     },
-    nodeArgs: profileArgs(context, `baseline-${queueName}`),
+    nodeArgs: profileArgs(context, queueName),
   });
 }

@@ -1,4 +1,5 @@
 import type { Queue } from 'bullmq';
+import { readCpuMs } from './proc-stats';
 
 export interface DrainSettings {
   /** Jobs in the timed batch. */
@@ -12,6 +13,14 @@ export interface DrainSettings {
 export interface DrainResult {
   readonly jobsPerSecond: number;
   readonly durationMs: number;
+  /** CPU time the worker process used per timed job, in microseconds. */
+  readonly workerCpuUsPerJob: number;
+}
+
+/** The process that runs the worker, whose CPU time is read around the timed batch. */
+export interface WorkerProcess {
+  readonly pid: number;
+  readonly clockTicksPerSecond: number;
 }
 
 const POLL_INTERVAL_MS = 10;
@@ -24,20 +33,31 @@ const ADD_CHUNK_SIZE = 1000;
  * machine's clock, so worker start-up and the filling itself are outside it for every
  * worker alike.
  */
-export async function measureDrain(queue: Queue, settings: DrainSettings): Promise<DrainResult> {
+export async function measureDrain(
+  queue: Queue,
+  worker: WorkerProcess,
+  settings: DrainSettings,
+): Promise<DrainResult> {
   await addJobs(queue, settings.warmupJobCount, 'warmup');
   await waitForFinished(queue, settings.warmupJobCount, settings.timeoutMs);
 
   await queue.pause();
   await addJobs(queue, settings.jobCount, 'timed');
+  const cpuBeforeMs = readCpuMs(worker.pid, worker.clockTicksPerSecond);
   const startedAtMs = Date.now();
   await queue.resume();
   await waitForFinished(queue, settings.warmupJobCount + settings.jobCount, settings.timeoutMs);
+  // The worker is idle once its last job is done, so the polling delay adds almost no CPU.
+  const cpuMs = readCpuMs(worker.pid, worker.clockTicksPerSecond) - cpuBeforeMs;
 
   // BullMQ lists completed jobs newest first, so the first one finished last.
   const [lastJob] = await queue.getCompleted(0, 0);
   const durationMs = (lastJob?.finishedOn ?? Number.NaN) - startedAtMs;
-  return { jobsPerSecond: (settings.jobCount * 1000) / durationMs, durationMs };
+  return {
+    jobsPerSecond: (settings.jobCount * 1000) / durationMs,
+    durationMs,
+    workerCpuUsPerJob: (cpuMs * 1000) / settings.jobCount,
+  };
 }
 
 async function addJobs(queue: Queue, count: number, batch: string): Promise<void> {
