@@ -11,7 +11,7 @@ import { benchLatency } from './paths/latency';
 import { openBenchRedis } from './support/bench-redis';
 import type { BenchContext } from './support/context';
 import { describeMachine } from './support/machine';
-import { renderTable, type PathReport } from './support/report';
+import { failedReport, renderTable, type PathReport } from './support/report';
 import { RESULTS_DOC, renderResults, writeResults } from './support/results-doc';
 
 const PATHS: Record<string, (context: BenchContext) => Promise<PathReport>> = {
@@ -103,7 +103,14 @@ async function main(): Promise<void> {
   try {
     for (const name of options.paths) {
       context.log(`path ${name}`);
-      reports.push(await PATHS[name]!(context));
+      try {
+        reports.push(await PATHS[name]!(context));
+      } catch (error) {
+        // One broken path should not cost the figures of the others; the exit code says it.
+        console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+        reports.push(failedReport(name, error));
+        process.exitCode = 1;
+      }
     }
   } finally {
     await redis.close();

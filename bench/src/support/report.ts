@@ -26,6 +26,14 @@ export interface PathReport {
   readonly rows: readonly ResultRow[];
   /** Remarks found while running, such as a size that could not be measured. */
   readonly notes: readonly string[];
+  /** Why the path stopped without results, when it did. */
+  readonly failure?: string;
+}
+
+/** Builds the report of a path that stopped with `error`. */
+export function failedReport(id: string, error: unknown): PathReport {
+  const message = error instanceof Error ? error.message : String(error);
+  return { id, title: id, settings: [], rows: [], notes: [], failure: message };
 }
 
 /** Builds a row that compares Bullpen with a baseline and checks a minimum ratio. */
@@ -104,6 +112,9 @@ export function renderTable(reports: readonly PathReport[]): string {
   ];
   const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => ' --- ').join('|')}|`];
   for (const report of reports) {
+    if (report.failure !== undefined) {
+      lines.push(`| ${report.title} | failed, see below |  |  |  |  | NO |`);
+    }
     for (const row of report.rows) {
       const baseline = row.baseline ? `${formatSummary(row.baseline)} ${row.baselineLabel}` : '';
       const cells = [
@@ -124,6 +135,10 @@ export function renderTable(reports: readonly PathReport[]): string {
 /** Renders the settings and notes of every path as Markdown lists. */
 export function renderSettings(reports: readonly PathReport[]): string {
   const sections = reports.map((report) => {
+    const failure =
+      report.failure === undefined
+        ? ''
+        : `Failed:\n\n\`\`\`text\n${report.failure.slice(0, 4000)}\n\`\`\``;
     const settings = report.settings.map((line) => `- ${line}`).join('\n');
     const notes = report.notes.map((line) => `- Note: ${line}`).join('\n');
     const runs = report.rows
@@ -133,7 +148,8 @@ export function renderSettings(reports: readonly PathReport[]): string {
           (row.baseline ? `; baseline ${row.baseline.runs.map(formatNumber).join(', ')}` : ''),
       )
       .join('\n');
-    return [`### ${report.title}`, '', settings, notes, runs].filter(Boolean).join('\n');
+    const lists = [settings, notes, runs].filter(Boolean).join('\n');
+    return [`### ${report.title}`, failure, lists].filter(Boolean).join('\n\n');
   });
   return sections.join('\n\n');
 }
