@@ -1,5 +1,5 @@
 // Dispatch throughput: Bullpen's dispatcher against a hand-written BullMQ Worker that posts
-// each job to the same no-op loopback HTTP endpoint through an undici Pool. Both run on the
+// each job to the same no-op loopback HTTP endpoint (a child process) through an undici Pool. Both run on the
 // same Redis in the same process run, alternating, and the median of the runs is compared.
 //
 // Usage: pnpm --filter @bullpen/dispatcher bench
@@ -7,8 +7,7 @@
 // BENCH_CONCURRENCY (default 100), BENCH_RUNS (default 3), BENCH_SIDE (bullpen, baseline or
 // both; default both; one side alone is for profiling with `node --cpu-prof`).
 import crypto from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -33,23 +32,41 @@ interface Endpoint {
   close(): Promise<void>;
 }
 
-/** A loopback endpoint that reads the request and answers 200 `{"ok":true}`. */
-async function startNoopEndpoint(): Promise<Endpoint> {
-  const server = http.createServer((request, response) => {
-    request.resume();
-    request.on('end', () => {
-      response.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
-    });
+/**
+ * The no-op endpoint: reads the request and responds 200 `{"ok":true}` with a
+ * Content-Length. It runs in a child process, as a real endpoint runs elsewhere, so that
+ * its own work is not counted against whichever contender sends it more headers.
+ */
+const ENDPOINT_SOURCE = `
+const http = require('node:http');
+const body = '{"ok":true}';
+const server = http.createServer((request, response) => {
+  request.resume();
+  request.on('end', () => {
+    response.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
+    response.end(body);
   });
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+});
+server.keepAliveTimeout = 60000;
+server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));
+`;
+
+async function startNoopEndpoint(): Promise<Endpoint> {
+  const child = spawn(process.execPath, ['-e', ENDPOINT_SOURCE], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`the endpoint process exited with ${code}`)));
+    child.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
+  });
+  child.removeAllListeners('exit');
   return {
     url: `http://127.0.0.1:${port}`,
     close: () =>
       new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
       }),
   };
 }
@@ -88,6 +105,24 @@ async function throughputOf(queue: Queue, jobCount: number): Promise<number> {
   return (jobCount / (lastFinishMs - firstStartMs)) * 1000;
 }
 
+/** Throughput of one run and the CPU time this process spent per job during it. */
+interface RunResult {
+  readonly jobsPerSecond: number;
+  readonly cpuMicrosPerJob: number;
+}
+
+async function measure(
+  queue: Queue,
+  jobCount: number,
+  cpuBefore: NodeJS.CpuUsage,
+): Promise<RunResult> {
+  const cpu = process.cpuUsage(cpuBefore);
+  return {
+    jobsPerSecond: await throughputOf(queue, jobCount),
+    cpuMicrosPerJob: (cpu.user + cpu.system) / jobCount,
+  };
+}
+
 async function waitForCompleted(queue: Queue, jobCount: number): Promise<void> {
   const deadline = Date.now() + 5 * 60_000;
   for (;;) {
@@ -111,7 +146,7 @@ async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
 }
 
 /** One run of Bullpen's dispatcher: register the queue, let it drain, measure. */
-async function runBullpen(redis: Redis, endpoint: Endpoint, jobCount: number): Promise<number> {
+async function runBullpen(redis: Redis, endpoint: Endpoint, jobCount: number): Promise<RunResult> {
   const prefix = `bench-${crypto.randomBytes(4).toString('hex')}`;
   const queueName = 'dispatch';
   const queue = await fillQueue(redis, prefix, queueName, jobCount);
@@ -135,8 +170,9 @@ async function runBullpen(redis: Redis, endpoint: Endpoint, jobCount: number): P
         opts: { concurrency: CONCURRENCY },
       }),
     );
+    const cpuBefore = process.cpuUsage();
     await waitForCompleted(queue, jobCount);
-    return await throughputOf(queue, jobCount);
+    return await measure(queue, jobCount, cpuBefore);
   } finally {
     await dispatcher.close();
     await queue.close();
@@ -145,7 +181,7 @@ async function runBullpen(redis: Redis, endpoint: Endpoint, jobCount: number): P
 }
 
 /** One run of the baseline: a plain BullMQ Worker posting each job through an undici Pool. */
-async function runBaseline(redis: Redis, endpoint: Endpoint, jobCount: number): Promise<number> {
+async function runBaseline(redis: Redis, endpoint: Endpoint, jobCount: number): Promise<RunResult> {
   const prefix = `bench-${crypto.randomBytes(4).toString('hex')}`;
   const queueName = 'dispatch';
   const queue = await fillQueue(redis, prefix, queueName, jobCount);
@@ -167,8 +203,9 @@ async function runBaseline(redis: Redis, endpoint: Endpoint, jobCount: number): 
     { connection, prefix, concurrency: CONCURRENCY },
   );
   try {
+    const cpuBefore = process.cpuUsage();
     await waitForCompleted(queue, jobCount);
-    return await throughputOf(queue, jobCount);
+    return await measure(queue, jobCount, cpuBefore);
   } finally {
     await worker.close();
     await pool.close();
@@ -212,8 +249,8 @@ async function main(): Promise<void> {
       `after one uncounted warm-up run of ${WARM_UP_JOBS} jobs each\n`,
   );
 
-  const bullpen: number[] = [];
-  const baseline: number[] = [];
+  const bullpen: RunResult[] = [];
+  const baseline: RunResult[] = [];
   try {
     // One uncounted run of each side first, so that neither pays for JIT compilation and
     // connection set-up in a counted run.
@@ -225,12 +262,15 @@ async function main(): Promise<void> {
       const order =
         run % 2 === 1 ? (['bullpen', 'baseline'] as const) : (['baseline', 'bullpen'] as const);
       for (const side of order.filter((name) => SIDE === 'both' || SIDE === name)) {
-        const jobsPerSecond =
+        const result =
           side === 'bullpen'
             ? await runBullpen(redis, endpoint, JOB_COUNT)
             : await runBaseline(redis, endpoint, JOB_COUNT);
-        (side === 'bullpen' ? bullpen : baseline).push(jobsPerSecond);
-        console.log(`run ${run} ${side.padEnd(8)} ${jobsPerSecond.toFixed(0)} jobs/s`);
+        (side === 'bullpen' ? bullpen : baseline).push(result);
+        console.log(
+          `run ${run} ${side.padEnd(8)} ${result.jobsPerSecond.toFixed(0)} jobs/s, ` +
+            `${result.cpuMicrosPerJob.toFixed(0)} µs CPU per job in this process`,
+        );
       }
     }
   } finally {
@@ -239,11 +279,17 @@ async function main(): Promise<void> {
   }
 
   if (bullpen.length === 0 || baseline.length === 0) return;
-  const bullpenMedian = median(bullpen);
-  const baselineMedian = median(baseline);
+  const bullpenMedian = median(bullpen.map((result) => result.jobsPerSecond));
+  const baselineMedian = median(baseline.map((result) => result.jobsPerSecond));
+  const cpuOf = (results: RunResult[]) =>
+    median(results.map((result) => result.cpuMicrosPerJob)).toFixed(0);
   console.log('');
-  console.log(`Bullpen dispatcher:     median ${bullpenMedian.toFixed(0)} jobs/s`);
-  console.log(`BullMQ Worker + undici: median ${baselineMedian.toFixed(0)} jobs/s`);
+  console.log(
+    `Bullpen dispatcher:     median ${bullpenMedian.toFixed(0)} jobs/s, ${cpuOf(bullpen)} µs CPU per job`,
+  );
+  console.log(
+    `BullMQ Worker + undici: median ${baselineMedian.toFixed(0)} jobs/s, ${cpuOf(baseline)} µs CPU per job`,
+  );
   console.log(`ratio (Bullpen / baseline): ${(bullpenMedian / baselineMedian).toFixed(3)}`);
 }
 

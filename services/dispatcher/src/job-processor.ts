@@ -65,6 +65,8 @@ export function createJobProcessor(
     return name;
   };
 
+  const httpMetrics = settings.metrics.forQueue(queue, 'http');
+
   return async (job, token) => {
     const endpoint = binding.registration.endpoint;
     const attempt = job.attemptsMade + 1;
@@ -74,7 +76,8 @@ export function createJobProcessor(
       queue,
       callbackUrl: settings.callbackUrl,
     };
-    const queueMetrics = settings.metrics.forQueue(queue, endpoint.type);
+    const queueMetrics =
+      endpoint.type === 'http' ? httpMetrics : settings.metrics.forQueue(queue, endpoint.type);
 
     const startedMs = settings.clock.now();
     queueMetrics.callStarted();

@@ -6,45 +6,67 @@ const CALL_DURATION_BUCKETS_SECONDS = [
   0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 900,
 ];
 
-/** The dispatcher's Prometheus metrics, on a registry of their own. */
+/**
+ * The dispatcher's Prometheus metrics, on a registry of their own.
+ *
+ * prom-client hashes the label values on every update. To keep that off the path of each
+ * job, the job, in-flight and throttle series are plain counters in QueueCallMetrics that
+ * the metrics copy when they are collected; only the duration histogram is updated per call.
+ */
 export class DispatcherMetrics {
   readonly registry = new Registry();
-  readonly jobs: Counter<'queue' | 'outcome'>;
   readonly callDuration: Histogram<'queue' | 'endpoint_type' | 'outcome'>;
-  readonly callsInFlight: Gauge<'queue'>;
-  readonly throttles: Counter<'queue'>;
   readonly registrationsRejected: Counter<'queue'>;
   readonly workers: Gauge;
-  /** Calls in flight across all queues, readable without the registry's async API. */
-  private inFlightTotal = 0;
   private readonly queueMetrics = new Map<string, QueueCallMetrics>();
 
   constructor() {
     const registers = [this.registry];
-    this.jobs = new Counter({
+    const queueMetrics = this.queueMetrics;
+
+    new Counter({
       name: 'bullpen_dispatcher_jobs_total',
       help: 'Endpoint calls by queue and outcome (completed, failed, unrecoverable, throttled, abandoned)',
       labelNames: ['queue', 'outcome'],
       registers,
+      collect() {
+        this.reset();
+        for (const series of queueMetrics.values()) {
+          for (const [outcome, count] of series.outcomeCounts) {
+            this.inc({ queue: series.queue, outcome }, count);
+          }
+        }
+      },
     });
     this.callDuration = new Histogram({
       name: 'bullpen_dispatcher_call_duration_seconds',
-      help: 'Duration of endpoint calls in seconds, from sending the request to reading the answer',
+      help: 'Duration of endpoint calls in seconds, from sending the request to reading the response',
       labelNames: ['queue', 'endpoint_type', 'outcome'],
       buckets: CALL_DURATION_BUCKETS_SECONDS,
       registers,
     });
-    this.callsInFlight = new Gauge({
+    new Gauge({
       name: 'bullpen_dispatcher_calls_in_flight',
-      help: 'Endpoint calls waiting for their answer',
+      help: 'Endpoint calls waiting for their response',
       labelNames: ['queue'],
       registers,
+      collect() {
+        this.reset();
+        for (const series of queueMetrics.values())
+          this.inc({ queue: series.queue }, series.inFlight);
+      },
     });
-    this.throttles = new Counter({
+    new Counter({
       name: 'bullpen_dispatcher_throttles_total',
       help: 'Calls that the endpoint throttled; each pauses the queue and returns the job to waiting',
       labelNames: ['queue'],
       registers,
+      collect() {
+        this.reset();
+        for (const series of queueMetrics.values()) {
+          this.inc({ queue: series.queue }, series.outcomeCounts.get('throttled') ?? 0);
+        }
+      },
     });
     this.registrationsRejected = new Counter({
       name: 'bullpen_dispatcher_registrations_rejected_total',
@@ -63,69 +85,57 @@ export class DispatcherMetrics {
   /** Returns the call counters of one queue and endpoint type, created on first use. */
   forQueue(queue: string, endpointType: string): QueueCallMetrics {
     const key = `${queue}\u0000${endpointType}`;
-    let queueMetrics = this.queueMetrics.get(key);
-    if (!queueMetrics) {
-      queueMetrics = new QueueCallMetrics(this, queue, endpointType);
-      this.queueMetrics.set(key, queueMetrics);
+    let series = this.queueMetrics.get(key);
+    if (!series) {
+      series = new QueueCallMetrics(this.callDuration, queue, endpointType);
+      this.queueMetrics.set(key, series);
     }
-    return queueMetrics;
+    return series;
   }
 
+  /** Calls in flight across all queues. */
   get callsInFlightTotal(): number {
-    return this.inFlightTotal;
-  }
-
-  /** Adjusts the process-wide count of calls in flight. */
-  addInFlight(delta: number): void {
-    this.inFlightTotal += delta;
+    let total = 0;
+    for (const series of this.queueMetrics.values()) total += series.inFlight;
+    return total;
   }
 }
 
-type Labelled<T extends { labels: (...values: string[]) => unknown }> = ReturnType<T['labels']>;
-
-/**
- * The metric series of one queue and endpoint type. prom-client hashes the label values on
- * every update, so the labelled series are looked up once and kept.
- */
+/** The call counters of one queue and endpoint type. */
 export class QueueCallMetrics {
-  private readonly metrics: DispatcherMetrics;
-  private readonly queue: string;
-  private readonly endpointType: string;
-  private readonly inFlight: Labelled<Gauge<'queue'>>;
-  private readonly byOutcome = new Map<
+  readonly queue: string;
+  inFlight = 0;
+  readonly outcomeCounts = new Map<OutcomeKind, number>();
+  private readonly callDuration: Histogram<'queue' | 'endpoint_type' | 'outcome'>;
+  private readonly durationLabels = new Map<
     OutcomeKind,
-    {
-      jobs: Labelled<Counter<'queue' | 'outcome'>>;
-      duration: Labelled<Histogram<'queue' | 'endpoint_type' | 'outcome'>>;
-    }
+    { queue: string; endpoint_type: string; outcome: OutcomeKind }
   >();
+  private readonly endpointType: string;
 
-  constructor(metrics: DispatcherMetrics, queue: string, endpointType: string) {
-    this.metrics = metrics;
+  constructor(
+    callDuration: Histogram<'queue' | 'endpoint_type' | 'outcome'>,
+    queue: string,
+    endpointType: string,
+  ) {
+    this.callDuration = callDuration;
     this.queue = queue;
     this.endpointType = endpointType;
-    this.inFlight = metrics.callsInFlight.labels(queue);
   }
 
   callStarted(): void {
-    this.metrics.addInFlight(1);
-    this.inFlight.inc();
+    this.inFlight += 1;
   }
 
   callFinished(outcome: OutcomeKind, durationMs: number): void {
-    this.metrics.addInFlight(-1);
-    this.inFlight.dec();
+    this.inFlight -= 1;
+    this.outcomeCounts.set(outcome, (this.outcomeCounts.get(outcome) ?? 0) + 1);
 
-    let series = this.byOutcome.get(outcome);
-    if (!series) {
-      series = {
-        jobs: this.metrics.jobs.labels(this.queue, outcome),
-        duration: this.metrics.callDuration.labels(this.queue, this.endpointType, outcome),
-      };
-      this.byOutcome.set(outcome, series);
+    let labels = this.durationLabels.get(outcome);
+    if (!labels) {
+      labels = { queue: this.queue, endpoint_type: this.endpointType, outcome };
+      this.durationLabels.set(outcome, labels);
     }
-    series.jobs.inc();
-    series.duration.observe(durationMs / 1000);
-    if (outcome === 'throttled') this.metrics.throttles.labels(this.queue).inc();
+    this.callDuration.observe(labels, durationMs / 1000);
   }
 }

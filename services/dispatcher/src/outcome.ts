@@ -32,12 +32,8 @@ export const OUTCOME_KINDS: readonly OutcomeKind[] = [
  * otherwise the text, and `null` for an empty body.
  */
 export function decodeReturnValue(body: Buffer): unknown {
-  return decodeReturnText(body.toString('utf8'));
-}
-
-/** Like `decodeReturnValue`, for a body already decoded as UTF-8 text. */
-export function decodeReturnText(text: string): unknown {
-  if (text === '') return null;
+  if (body.length === 0) return null;
+  const text = body.toString('utf8');
   try {
     return JSON.parse(text);
   } catch {

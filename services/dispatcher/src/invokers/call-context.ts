@@ -1,5 +1,3 @@
-import { EventEmitter } from 'node:events';
-
 /** What an invoker needs to know about the call beyond the request document. */
 export interface CallContext {
   /** 1 for the first attempt of the job. */
@@ -37,73 +35,71 @@ export function parseRetryAfterMs(value: string | undefined, nowMs: number): num
   return Math.min(Math.max(delayMs, 0), MAX_RETRY_AFTER_MS);
 }
 
-/**
- * The calls in flight that a shutdown may abandon. Each call registers its own abort
- * function here rather than listening on a shared AbortSignal, which would need one
- * listener per concurrent call.
- */
+/** A call that a shutdown can abandon. */
+export interface AbandonableCall {
+  abandon(): void;
+}
+
+/** The calls in flight that a shutdown may abandon. */
 export class InFlightCalls {
-  private readonly abortFunctions = new Set<() => void>();
+  private readonly calls = new Set<AbandonableCall>();
   private abandoned = false;
 
-  /** Registers a call's abort function and returns the function that unregisters it. */
-  track(abort: () => void): () => void {
+  /** Registers a call. A call registered after `abandonAll()` is abandoned at once. */
+  add(call: AbandonableCall): void {
     if (this.abandoned) {
-      abort();
-      return () => undefined;
+      call.abandon();
+      return;
     }
-    this.abortFunctions.add(abort);
-    return () => this.abortFunctions.delete(abort);
+    this.calls.add(call);
   }
 
-  /** Aborts every registered call and every call registered from now on. */
+  delete(call: AbandonableCall): void {
+    this.calls.delete(call);
+  }
+
+  /** Abandons every registered call and every call registered from now on. */
   abandonAll(): void {
     this.abandoned = true;
-    for (const abort of this.abortFunctions) abort();
-    this.abortFunctions.clear();
+    for (const call of this.calls) call.abandon();
+    this.calls.clear();
   }
 }
 
 /**
- * The deadline of one call: `abort` runs once, when the call's timeout passes or when
- * shutdown abandons the call, and `cause` tells which happened first.
+ * The deadline of one call that is aborted through an AbortController: `controller`
+ * aborts when the call's timeout passes or when shutdown abandons the call, and `cause`
+ * tells which happened first.
  */
-export class CallAbort {
-  private readonly timer: NodeJS.Timeout;
-  private readonly untrack: () => void;
-  private readonly onAbort: () => void;
+export class CallDeadline implements AbandonableCall {
+  readonly controller = new AbortController();
   cause: 'timeout' | 'abandoned' | undefined;
+  private readonly timer: NodeJS.Timeout;
+  private readonly inFlight: InFlightCalls;
 
-  constructor(timeoutMs: number, inFlight: InFlightCalls, onAbort: () => void) {
-    this.onAbort = onAbort;
-    this.timer = setTimeout(() => this.abort('timeout'), timeoutMs);
-    this.untrack = inFlight.track(() => this.abort('abandoned'));
+  constructor(timeoutMs: number, inFlight: InFlightCalls) {
+    this.inFlight = inFlight;
+    this.timer = setTimeout(abortOnTimeout, timeoutMs, this);
+    inFlight.add(this);
+  }
+
+  abandon(): void {
+    this.abort('abandoned');
   }
 
   /** Stops the timer and unregisters the call; call it once the call has ended. */
   dispose(): void {
     clearTimeout(this.timer);
-    this.untrack();
+    this.inFlight.delete(this);
   }
 
-  private abort(cause: 'timeout' | 'abandoned'): void {
+  abort(cause: 'timeout' | 'abandoned'): void {
     if (this.cause !== undefined) return;
     this.cause = cause;
-    this.onAbort();
+    this.controller.abort();
   }
 }
 
-/**
- * An abort signal in the EventEmitter form that undici's `signal` option accepts. It costs
- * less per request than an AbortController, whose EventTarget listener bookkeeping showed
- * up in dispatch profiles.
- */
-export class EmitterAbortSignal extends EventEmitter {
-  aborted = false;
-
-  abort(): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.emit('abort');
-  }
+function abortOnTimeout(deadline: CallDeadline): void {
+  deadline.abort('timeout');
 }

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { errors as undiciErrors, type Dispatcher } from 'undici';
+import { errors as undiciErrors } from 'undici';
 import {
   DISPATCH_HEADERS,
   EndpointAddressError,
@@ -9,17 +9,15 @@ import {
   type HttpEndpoint,
 } from '@bullpen/core';
 import type { CallOutcome } from '../outcome';
-import { decodeReturnText, decodeReturnValue } from '../outcome';
+import { decodeReturnValue } from '../outcome';
 import {
-  CallAbort,
-  EmitterAbortSignal,
   parseRetryAfterMs,
   type CallContext,
   type Clock,
   type InFlightCalls,
 } from './call-context';
 import type { EndpointPools } from './endpoint-pools';
-import { discardBody, readBodyPrefix, readCappedBody } from './response-body';
+import { HttpExchange, type ExchangeAbortCause, type ExchangeResponse } from './http-exchange';
 import type { SigV4Signer } from './sigv4-signer';
 import { TraceparentSource } from './traceparent';
 
@@ -81,26 +79,33 @@ export class HttpInvoker {
       }
     }
 
-    // One signal covers the whole exchange, from connecting to the last byte of the body,
-    // and also ends the call when shutdown abandons it.
-    const signal = new EmitterAbortSignal();
-    const abort = new CallAbort(endpoint.timeout, this.settings.inFlight, () => signal.abort());
-    let phase: 'request' | 'body' = 'request';
+    // The exchange's own timer covers the whole exchange, from connecting to the last byte
+    // of the body, and shutdown can abandon it.
+    const exchange = new HttpExchange(
+      {
+        timeoutMs: endpoint.timeout,
+        successBodyBytes: endpoint.maxResponseBytes,
+        errorBodyBytes: FAILED_REASON_BODY_BYTES,
+      },
+      this.settings.inFlight,
+    );
+    this.settings.pools
+      .poolFor(target.origin)
+      .dispatch({ path: target.path, method: endpoint.method, headers, body }, exchange);
+
+    let response: ExchangeResponse;
     try {
-      const response = await this.settings.pools.poolFor(target.origin).request({
-        path: target.path,
-        method: endpoint.method,
-        headers,
-        body,
-        signal,
-      });
-      phase = 'body';
-      return await this.readResponse(endpoint, response);
+      response = await exchange.response;
     } catch (error) {
-      return describeCallError(error, abort.cause, phase, endpoint, target.origin);
-    } finally {
-      abort.dispose();
+      return describeCallError(
+        error,
+        exchange.cause,
+        exchange.responseStarted,
+        endpoint,
+        target.origin,
+      );
     }
+    return this.readResponse(endpoint, response);
   }
 
   private parseUrl(endpoint: HttpEndpoint): ParsedEndpointUrl {
@@ -150,18 +155,22 @@ export class HttpInvoker {
     return this.settings.signer.sign({ url, method: endpoint.method, headers, body }, region);
   }
 
-  private async readResponse(
-    endpoint: HttpEndpoint,
-    response: Dispatcher.ResponseData,
-  ): Promise<CallOutcome> {
+  private readResponse(endpoint: HttpEndpoint, response: ExchangeResponse): CallOutcome {
     const status = response.statusCode;
+    if (status >= 200 && status < 300) {
+      if (response.overLimit) {
+        return { kind: 'unrecoverable', reason: overCapReason(endpoint.maxResponseBytes) };
+      }
+      return { kind: 'completed', returnValue: decodeReturnValue(response.body) };
+    }
+
     const statusLine =
       `HTTP ${status} ${response.statusText || http.STATUS_CODES[status] || ''}`.trim();
-
-    if (status >= 200 && status < 300) return readSuccess(endpoint, response);
+    const bodyText = response.overLimit
+      ? `${response.body.toString('utf8')}...`
+      : response.body.toString('utf8');
 
     if (headerValue(response, UNRECOVERABLE_HEADER)?.toLowerCase() === 'true') {
-      const bodyText = await readBodyPrefix(response.body, FAILED_REASON_BODY_BYTES);
       return {
         kind: 'unrecoverable',
         reason: `${statusLine}, marked unrecoverable by the endpoint`,
@@ -170,7 +179,6 @@ export class HttpInvoker {
     }
 
     if (status >= 300 && status < 400) {
-      await response.body.dump();
       const location = headerValue(response, 'location') ?? 'none';
       return {
         kind: 'failed',
@@ -180,7 +188,6 @@ export class HttpInvoker {
 
     const retryAfter = headerValue(response, 'retry-after');
     if (status === 429 || (status === 503 && retryAfter !== undefined)) {
-      await response.body.dump();
       const retryAfterMs = parseRetryAfterMs(retryAfter, this.settings.clock.now());
       return {
         kind: 'throttled',
@@ -189,29 +196,8 @@ export class HttpInvoker {
       };
     }
 
-    const bodyText = await readBodyPrefix(response.body, FAILED_REASON_BODY_BYTES);
     return { kind: 'failed', reason: statusLine, detail: bodyText };
   }
-}
-
-async function readSuccess(
-  endpoint: HttpEndpoint,
-  response: Dispatcher.ResponseData,
-): Promise<CallOutcome> {
-  const declaredLength = Number(headerValue(response, 'content-length'));
-  if (Number.isFinite(declaredLength)) {
-    if (declaredLength > endpoint.maxResponseBytes) {
-      discardBody(response.body);
-      return { kind: 'unrecoverable', reason: overCapReason(endpoint.maxResponseBytes) };
-    }
-    // undici reads exactly Content-Length bytes and fails a body that ends early, so the
-    // cap already holds and the cheaper built-in reader can collect the body.
-    return { kind: 'completed', returnValue: decodeReturnText(await response.body.text()) };
-  }
-
-  const { bytes, overCap } = await readCappedBody(response.body, endpoint.maxResponseBytes);
-  if (overCap) return { kind: 'unrecoverable', reason: overCapReason(endpoint.maxResponseBytes) };
-  return { kind: 'completed', returnValue: decodeReturnValue(bytes) };
 }
 
 function overCapReason(maxResponseBytes: number): string {
@@ -221,7 +207,7 @@ function overCapReason(maxResponseBytes: number): string {
   );
 }
 
-function headerValue(response: Dispatcher.ResponseData, name: string): string | undefined {
+function headerValue(response: ExchangeResponse, name: string): string | undefined {
   const value = response.headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
@@ -232,8 +218,8 @@ const DNS_FAILURE_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL']);
 /** Names the cause of a call that produced no usable answer. */
 function describeCallError(
   error: unknown,
-  abortCause: CallAbort['cause'],
-  phase: 'request' | 'body',
+  abortCause: ExchangeAbortCause | undefined,
+  responseStarted: boolean,
   endpoint: HttpEndpoint,
   origin: string,
 ): CallOutcome {
@@ -256,7 +242,7 @@ function describeCallError(
 
   const code = (error as { code?: string }).code ?? '';
   const message = (error as Error).message ?? String(error);
-  if (phase === 'body') {
+  if (responseStarted) {
     return {
       kind: 'failed',
       reason: `The response body from ${origin} was truncated`,

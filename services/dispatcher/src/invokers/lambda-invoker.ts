@@ -18,7 +18,7 @@ import {
 import { decodeReturnValue, type CallOutcome } from '../outcome';
 import type { AwsCredentialsSource } from './aws-credentials';
 import {
-  CallAbort,
+  CallDeadline,
   MAX_RETRY_AFTER_MS,
   type CallContext,
   type Clock,
@@ -140,8 +140,7 @@ export class LambdaInvoker {
     const timeout = await this.resolveTimeoutMs(client, region, endpoint);
     if (typeof timeout !== 'number') return timeout;
 
-    const controller = new AbortController();
-    const abort = new CallAbort(timeout, this.settings.inFlight, () => controller.abort());
+    const deadline = new CallDeadline(timeout, this.settings.inFlight);
     try {
       const response = await client.send(
         new InvokeCommand({
@@ -150,13 +149,13 @@ export class LambdaInvoker {
           InvocationType: 'RequestResponse',
           Payload: Buffer.from(JSON.stringify(dispatchRequest)),
         }),
-        { abortSignal: controller.signal, requestTimeout: timeout },
+        { abortSignal: deadline.controller.signal, requestTimeout: timeout },
       );
       return readInvocation(endpoint, response);
     } catch (error) {
-      return this.describeInvokeError(error, abort.cause, endpoint, timeout);
+      return this.describeInvokeError(error, deadline.cause, endpoint, timeout);
     } finally {
-      abort.dispose();
+      deadline.dispose();
     }
   }
 
@@ -221,7 +220,7 @@ export class LambdaInvoker {
 
   private describeInvokeError(
     error: unknown,
-    abortCause: CallAbort['cause'],
+    abortCause: CallDeadline['cause'],
     endpoint: LambdaEndpoint,
     timeoutMs: number,
   ): CallOutcome {
