@@ -79,6 +79,7 @@ export async function benchLatency(context: BenchContext): Promise<PathReport> {
       QUEUE_PREFIX: context.redis.prefix,
       QUEUE: BASELINE_QUEUE,
       CONCURRENCY: String(WORKER_CONCURRENCY),
+      REQUEST_FORMAT: 'minimal',
       ENDPOINT_URL: `${endpoint.url}/latency`,
     },
   });
