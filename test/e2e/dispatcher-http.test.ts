@@ -1,4 +1,4 @@
-// Every HTTP answer the dispatcher maps, end to end: registered and queued through the API,
+// Every HTTP response the dispatcher maps, end to end: registered and queued through the API,
 // dispatched from real Redis to a loopback endpoint, and read back through the API.
 import net from 'node:net';
 import { uniqueQueue } from '../support/redis';
@@ -119,7 +119,7 @@ describe('dispatcher HTTP outcomes', () => {
     expect(gapMs).toBeGreaterThanOrEqual(900);
   });
 
-  test('retries a 429 without Retry-After after the default delay', async () => {
+  test('retries a bare 429 after the default delay', async () => {
     let calls = 0;
     const { job, endpoint } = await runJob(
       (_call, response) => {
@@ -135,7 +135,7 @@ describe('dispatcher HTTP outcomes', () => {
     expect(gapMs).toBeGreaterThanOrEqual(250);
   });
 
-  test('retries a 503 with Retry-After without using an attempt', async () => {
+  test('retries a 503 with Retry-After for free', async () => {
     let calls = 0;
     const { job, endpoint } = await runJob(
       (_call, response) => {
@@ -151,7 +151,7 @@ describe('dispatcher HTTP outcomes', () => {
     expect(endpoint.calls).toHaveLength(2);
   });
 
-  test('fails a 500 with status, reason and the first KB of the body', async () => {
+  test('fails a 500 with the body start', async () => {
     const body = `${'e'.repeat(1020)}TAIL-NOT-SHOWN`;
     const { job } = await runJob((_call, response) => response.writeHead(500).end(body), {
       attempts: 1,
@@ -172,7 +172,7 @@ describe('dispatcher HTTP outcomes', () => {
     expect(endpoint.calls).toHaveLength(2);
   });
 
-  test('fails at once when the endpoint marks the error unrecoverable', async () => {
+  test('fails at once when marked unrecoverable', async () => {
     const { job, endpoint } = await runJob(
       (_call, response) => {
         response.writeHead(400, { 'bullpen-unrecoverable': 'true' }).end('unknown format');

@@ -1,4 +1,4 @@
-// Every Lambda answer the dispatcher maps, end to end: registered and queued through the API,
+// Every Lambda response the dispatcher maps, end to end: registered and queued through the API,
 // invoked through @aws-sdk/client-lambda on the local Lambda host, read back through the API.
 import path from 'node:path';
 import { uniqueQueue } from '../support/redis';
@@ -76,7 +76,7 @@ describe('dispatcher Lambda outcomes', () => {
     expect(job!.returnvalue).toBe('thumbnail ready');
   });
 
-  test('lets the handler report progress and logs with the job token', async () => {
+  test('accepts progress and logs with the job token', async () => {
     const queue = uniqueQueue('callbacks');
     await stack.registerWorker({
       queue,
@@ -115,7 +115,7 @@ describe('dispatcher Lambda outcomes', () => {
     expect(job!.failedReason).toMatch(/^Sandbox\.Timedout: .*Task timed out after 0\.30 seconds/);
   });
 
-  test('fails at once on an UnrecoverableError from the handler SDK', async () => {
+  test('fails at once on UnrecoverableError from the SDK', async () => {
     const before = stack.lambdaHost!.invocationCount('reject-forever');
 
     const [job] = await runJobs({ type: 'lambda', functionName: 'reject-forever' }, [
@@ -168,7 +168,7 @@ describe('dispatcher Lambda outcomes', () => {
     expect(job!.attemptsMade).toBe(1);
   });
 
-  test('fails at once when the payload is over the invoke limit', async () => {
+  test('fails at once on a payload over the limit', async () => {
     const [job] = await runJobs({ type: 'lambda', functionName: 'echo' }, [
       { data: 'p'.repeat(6_300_000), opts: { attempts: 3 } },
     ]);
@@ -178,7 +178,7 @@ describe('dispatcher Lambda outcomes', () => {
     expect(job!.attemptsMade).toBe(1);
   });
 
-  test('fails at once when the response is over the cap', async () => {
+  test('fails at once on a response over the cap', async () => {
     const [job] = await runJobs(
       { type: 'lambda', functionName: 'large', maxResponseBytes: 2_000 },
       [{ data: { bytes: 10_000 }, opts: { attempts: 3 } }],
@@ -198,7 +198,7 @@ describe('dispatcher Lambda outcomes', () => {
     expect(job!.failedReason).toBe('The Invoke of function single timed out after 200 ms');
   });
 
-  test('calls a Function URL with SigV4 through an HTTP endpoint', async () => {
+  test('calls a Function URL with SigV4', async () => {
     const [job] = await runJobs(
       { url: stack.lambdaHost!.functionUrl('url-echo'), auth: { type: 'aws-iam' } },
       [{ data: { value: 4 } }],

@@ -22,7 +22,7 @@ import {
 import { cleanupPrefix, testRedisUrl, uniquePrefix } from './redis';
 
 export {
-  answerOk,
+  respondOk,
   waitFor,
   type EndpointHandler,
   type EndpointServer,

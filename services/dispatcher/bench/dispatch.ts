@@ -4,8 +4,8 @@
 //
 // Usage: pnpm --filter @bullpen/dispatcher bench
 // Environment: REDIS_URL (default redis://127.0.0.1:6379), BENCH_JOBS (default 5000),
-// BENCH_CONCURRENCY (default 100), BENCH_RUNS (default 3), BENCH_SIDE (bullpen, baseline or
-// both; default both; one side alone is for profiling with `node --cpu-prof`).
+// BENCH_CONCURRENCY (default 100), BENCH_RUNS (default 3) and BENCH_SIDE (bullpen, baseline
+// or both, default both). Running one side alone is for profiling with `node --cpu-prof`.
 import crypto from 'node:crypto';
 import { spawn } from 'node:child_process';
 import os from 'node:os';
@@ -145,7 +145,7 @@ async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
   }
 }
 
-/** One run of Bullpen's dispatcher: register the queue, let it drain, measure. */
+/** Runs Bullpen's dispatcher once: registers the queue, lets it drain and measures. */
 async function runBullpen(redis: Redis, endpoint: Endpoint, jobCount: number): Promise<RunResult> {
   const prefix = `bench-${crypto.randomBytes(4).toString('hex')}`;
   const queueName = 'dispatch';
@@ -180,7 +180,7 @@ async function runBullpen(redis: Redis, endpoint: Endpoint, jobCount: number): P
   }
 }
 
-/** One run of the baseline: a plain BullMQ Worker posting each job through an undici Pool. */
+/** Runs the baseline once: a plain BullMQ Worker posting each job through an undici Pool. */
 async function runBaseline(redis: Redis, endpoint: Endpoint, jobCount: number): Promise<RunResult> {
   const prefix = `bench-${crypto.randomBytes(4).toString('hex')}`;
   const queueName = 'dispatch';

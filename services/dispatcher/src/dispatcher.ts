@@ -48,7 +48,7 @@ export interface Dispatcher {
   readonly state: DispatcherState;
   /** Names of the queues that have a running worker, sorted. */
   runningQueues(): string[];
-  /** Endpoint calls waiting for their answer, across all queues. */
+  /** Endpoint calls waiting for their response, across all queues. */
   callsInFlight(): number;
   /**
    * Shuts down gracefully: stops fetching jobs, lets in-flight calls finish for up to
@@ -224,7 +224,7 @@ class DispatcherRuntime implements Dispatcher {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(
-        () => reject(new Error(`no answer within ${REDIS_STARTUP_TIMEOUT_MS} ms`)),
+        () => reject(new Error(`PING timed out after ${REDIS_STARTUP_TIMEOUT_MS} ms`)),
         REDIS_STARTUP_TIMEOUT_MS,
       );
     });
@@ -308,7 +308,10 @@ class DispatcherRuntime implements Dispatcher {
     );
   }
 
-  /** Logs connection errors at most once per 10 s per connection, with a count of the rest. */
+  /**
+   * Returns a listener that logs one connection's errors, at most one line per 10 s, with
+   * the number of errors left out since the last line.
+   */
   private redisErrorLogger(connection: string): (error: Error) => void {
     let lastLoggedMs = 0;
     let suppressed = 0;
@@ -325,7 +328,7 @@ class DispatcherRuntime implements Dispatcher {
   }
 }
 
-/** Whether `promise` settles within `ms`; a rejection counts as settled and is rethrown. */
+/** Returns whether `promise` settles within `ms`. A rejection counts as settled and is rethrown. */
 async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<false>((resolve) => {

@@ -11,7 +11,7 @@ export class DispatcherError extends BullpenError {
 /**
  * A failed attempt: the job is retried if it has attempts left. The message becomes the
  * job's `failedReason`. The stack is cut to the message because BullMQ stores it in the
- * job, where the dispatcher's internals are of no use to whoever reads the job.
+ * job, and the dispatcher's internals are of no use to readers of the job.
  */
 export class EndpointCallError extends DispatcherError {
   constructor(reason: string) {

@@ -46,8 +46,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  // A library promise that rejects with nobody waiting on it would otherwise end the
-  // process and cut off every in-flight call; log it and keep the other queues running.
+  // A library promise that rejects with no handler attached would otherwise end the process
+  // and cut off every in-flight call. Log it and keep the other queues running.
   process.on('unhandledRejection', (reason) => {
     logger.error({ err: reason }, 'unhandled promise rejection');
   });

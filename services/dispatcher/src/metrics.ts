@@ -10,8 +10,8 @@ const CALL_DURATION_BUCKETS_SECONDS = [
  * The dispatcher's Prometheus metrics, on a registry of their own.
  *
  * prom-client hashes the label values on every update. To keep that off the path of each
- * job, the job, in-flight and throttle series are plain counters in QueueCallMetrics that
- * the metrics copy when they are collected; only the duration histogram is updated per call.
+ * job, the job, in-flight and throttle series are plain counters in QueueCallMetrics. The
+ * metrics copy them when they are collected. Only the duration histogram is updated per call.
  */
 export class DispatcherMetrics {
   readonly registry = new Registry();

@@ -3,8 +3,8 @@
  * - `completed`: the job completes with `returnValue`.
  * - `failed`: the attempt fails and the job retries while it has attempts left.
  * - `unrecoverable`: the job fails without its remaining attempts.
- * - `throttled`: the endpoint asked to slow down; the job goes back to waiting without
- *   using an attempt and the queue pauses for `retryAfterMs` (or the configured default).
+ * - `throttled`: the endpoint requested a slower pace. The job goes back to waiting without
+ *   using an attempt, and the queue pauses for `retryAfterMs` or the configured default.
  * - `abandoned`: shutdown cut the call off; the job goes back to waiting.
  *
  * `reason` is logged. `detail` comes from the endpoint (a response body, an error message)
@@ -41,7 +41,7 @@ export function decodeReturnValue(body: Buffer): unknown {
   }
 }
 
-/** The job's `failedReason` for a failed or unrecoverable outcome. */
+/** Builds the job's `failedReason` for a failed or unrecoverable outcome. */
 export function failedReasonOf(outcome: { reason: string; detail?: string }): string {
   return outcome.detail ? `${outcome.reason}: ${outcome.detail}` : outcome.reason;
 }

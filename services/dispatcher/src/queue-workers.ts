@@ -353,7 +353,7 @@ async function waitUntilConnected(running: RunningQueue): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Whether the slot's running worker differs from what the registry asks for. */
+/** Returns whether the slot's running worker differs from the registered one. */
 function needsChange(slot: QueueSlot): boolean {
   if (slot.desired?.raw === slot.running?.raw) return false;
   // A registration BullMQ rejected stays skipped until the stored value changes.

@@ -18,7 +18,7 @@ export interface RegistryFollowerSettings {
   readonly reconcileIntervalMs: number;
   readonly logger: Logger;
   readonly clock: Clock;
-  /** Longest wait of one blocking read; default 5 s. */
+  /** Maximum wait of one blocking read; default 5 s. */
   readonly blockMs?: number;
 }
 

@@ -45,9 +45,9 @@ export function workerOptionsFor(
 }
 
 /**
- * Whether a running worker can take `next` without being replaced: true when only the
- * endpoint, `concurrency` or `globalConcurrency` differ, since those apply to a running
- * worker. Any other option needs a new BullMQ Worker.
+ * Returns whether a running worker can take `next` without being replaced. That holds when
+ * only the endpoint, `concurrency` or `globalConcurrency` differ, because those apply to a
+ * running worker. Any other option needs a new BullMQ Worker.
  */
 export function canUpdateInPlace(current: WorkerRegistration, next: WorkerRegistration): boolean {
   const fixedOptions = (registration: WorkerRegistration) => {

@@ -4,7 +4,7 @@ import { WorkerRegistry, registryKeys, type Env } from '@bullpen/core';
 import type { Dispatcher, DispatcherConfig, DispatcherDependencies } from '../src';
 import { cleanupPrefix, uniquePrefix, uniqueQueue } from '../../../test/support/redis';
 import {
-  answerOk,
+  respondOk,
   startEndpointServer,
   waitFor,
   type EndpointHandler,
@@ -19,8 +19,8 @@ import {
   testQueue,
 } from './support/test-dispatcher';
 
-/** Answers 200 after `delayMs`, so calls overlap. */
-const answerAfter =
+/** Responds 200 after `delayMs`, so calls overlap. */
+const respondAfter =
   (delayMs: number): EndpointHandler =>
   (_call, response) => {
     setTimeout(() => response.writeHead(200).end('{"ok":true}'), delayMs);
@@ -59,7 +59,7 @@ describe('dispatcher', () => {
   beforeEach(async () => {
     redis = newRedis();
     prefix = uniquePrefix('dispatcher');
-    endpoint = await startServer(answerOk);
+    endpoint = await startServer(respondOk);
   });
 
   afterEach(async () => {
@@ -213,7 +213,7 @@ describe('dispatcher', () => {
 
   test('keeps the lock during a call longer than lockDuration', async () => {
     const name = uniqueQueue('long');
-    endpoint.setHandler(answerAfter(2_500));
+    endpoint.setHandler(respondAfter(2_500));
     await register(redis, prefix, {
       queue: name,
       endpoint: { url: endpoint.url },
@@ -231,7 +231,7 @@ describe('dispatcher', () => {
 
   test('lets in-flight calls finish on close', async () => {
     const name = uniqueQueue('drain');
-    endpoint.setHandler(answerAfter(400));
+    endpoint.setHandler(respondAfter(400));
     await register(redis, prefix, {
       queue: name,
       endpoint: { url: endpoint.url },
@@ -341,7 +341,7 @@ describe('dispatcher', () => {
 
   test('caps a queue across dispatchers with globalConcurrency', async () => {
     const name = uniqueQueue('global');
-    endpoint.setHandler(answerAfter(100));
+    endpoint.setHandler(respondAfter(100));
     await register(redis, prefix, {
       queue: name,
       endpoint: { url: endpoint.url },

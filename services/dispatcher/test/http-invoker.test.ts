@@ -204,7 +204,7 @@ describe('HttpInvoker', () => {
     });
   });
 
-  test('fails without retries when the endpoint marks the error unrecoverable', async () => {
+  test('fails without retries when marked unrecoverable', async () => {
     server.setHandler((_call, response) => {
       response.writeHead(422, { 'bullpen-unrecoverable': 'true' }).end('bad image');
     });
@@ -253,7 +253,7 @@ describe('HttpInvoker', () => {
     });
   });
 
-  test('fails without retries when the declared length exceeds the cap', async () => {
+  test('fails without retries over the declared cap', async () => {
     server.setHandler((_call, response) => {
       response.writeHead(200, { 'content-length': '2000' }).end('y'.repeat(2000));
     });
@@ -338,7 +338,7 @@ describe('HttpInvoker', () => {
     );
   });
 
-  test('rejects a loopback IP literal at connect time without the allowlist', async () => {
+  test('rejects a loopback IP literal at connect', async () => {
     const strictPools = new EndpointPools({ allowlist: parseEndpointAllowlist('') });
     try {
       const outcome = await createInvoker(strictPools).call(
@@ -355,7 +355,7 @@ describe('HttpInvoker', () => {
     }
   });
 
-  test('rejects a host name that resolves to loopback at connect time', async () => {
+  test('rejects a name resolving to loopback', async () => {
     const strictPools = new EndpointPools({ allowlist: parseEndpointAllowlist('') });
     const port = new URL(server.url).port;
     try {
@@ -375,7 +375,7 @@ describe('HttpInvoker', () => {
     }
   });
 
-  test('ends an in-flight call as abandoned when shutdown gives up', async () => {
+  test('abandons an in-flight call at shutdown', async () => {
     server.setHandler(() => undefined);
     const inFlight = new InFlightCalls();
     setTimeout(() => inFlight.abandonAll(), 100);

@@ -150,7 +150,7 @@ describe('LambdaInvoker', () => {
     });
   });
 
-  test('throttles on TooManyRequestsException with its Retry-After', async () => {
+  test('throttles on TooManyRequestsException', async () => {
     const first = invoker.call(lambda('single'), dispatchRequest({ sleepMs: 1_000 }), context());
     await new Promise((resolve) => setTimeout(resolve, 300));
 
@@ -186,7 +186,7 @@ describe('LambdaInvoker', () => {
     expect((outcome as { reason: string }).reason).toContain('ResourceNotFoundException');
   });
 
-  test('fails without retries when the payload is over the invoke limit', async () => {
+  test('fails without retries over the invoke limit', async () => {
     const outcome = await invoker.call(
       lambda('echo'),
       dispatchRequest('x'.repeat(7 * 1024 * 1024)),
@@ -199,7 +199,7 @@ describe('LambdaInvoker', () => {
     );
   });
 
-  test('fails without retries when the response is over the cap', async () => {
+  test('fails without retries over the response cap', async () => {
     const outcome = await invoker.call(
       lambda('large', { maxResponseBytes: 100 }),
       dispatchRequest({ bytes: 1_000 }),
@@ -229,7 +229,7 @@ describe('LambdaInvoker', () => {
     expect(host.invocationCount('slow') - before).toBe(1);
   });
 
-  test('ends an in-flight invoke as abandoned when shutdown gives up', async () => {
+  test('abandons an in-flight invoke at shutdown', async () => {
     const inFlight = new InFlightCalls();
     const abandoning = new LambdaInvoker({
       clientFactory: (region) =>
@@ -254,7 +254,7 @@ describe('LambdaInvoker', () => {
     }
   });
 
-  test('fails an attempt when the Lambda endpoint refuses connections', async () => {
+  test('fails an attempt on a refused connection', async () => {
     const closedPort = await freePort();
     const refused = new LambdaInvoker({
       clientFactory: (region) =>

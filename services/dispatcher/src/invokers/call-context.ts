@@ -1,4 +1,4 @@
-/** What an invoker needs to know about the call beyond the request document. */
+/** Call details an invoker needs beyond the request document. */
 export interface CallContext {
   /** 1 for the first attempt of the job. */
   readonly attempt: number;
@@ -11,12 +11,12 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
-/** Longest queue pause a Retry-After header or `retryAfterSeconds` can ask for. */
+/** Maximum queue pause that a Retry-After header or `retryAfterSeconds` can request. */
 export const MAX_RETRY_AFTER_MS = 15 * 60 * 1000;
 
 /**
  * Parses an HTTP Retry-After value, either delay-seconds or an HTTP date, into a delay in
- * ms, capped at 15 minutes so one answer cannot stop a queue for days. Returns undefined
+ * ms, capped at 15 minutes so that one response cannot stop a queue for days. Returns undefined
  * when the value is missing or malformed.
  */
 export function parseRetryAfterMs(value: string | undefined, nowMs: number): number | undefined {
@@ -69,7 +69,7 @@ export class InFlightCalls {
 /**
  * The deadline of one call that is aborted through an AbortController: `controller`
  * aborts when the call's timeout passes or when shutdown abandons the call, and `cause`
- * tells which happened first.
+ * records which happened first.
  */
 export class CallDeadline implements AbandonableCall {
   readonly controller = new AbortController();

@@ -48,8 +48,8 @@ export function createGuardedConnector(settings: EndpointPoolSettings): buildCon
  * connections are kept alive and reused across jobs. HttpExchange dispatches to a pool
  * directly.
  *
- * NOTE: a pool stays until shutdown even after no registration uses its origin any more;
- * its idle connections close after undici's keep-alive timeout (4 s by default).
+ * NOTE: a pool stays until shutdown even after no registration uses its origin any more.
+ * Its idle connections close after undici's keep-alive timeout (4 s by default).
  */
 export class EndpointPools {
   private readonly connect: buildConnector.connector;
@@ -64,7 +64,7 @@ export class EndpointPools {
     let pool = this.pools.get(origin);
     if (!pool) {
       // undici's own headers and body timeouts (300 s by default) would cut calls that the
-      // registration allows 15 minutes; each call's HttpExchange enforces its timeout instead.
+      // registration allows 15 minutes. Each call's HttpExchange enforces its timeout instead.
       pool = new Pool(origin, { connect: this.connect, headersTimeout: 0, bodyTimeout: 0 });
       this.pools.set(origin, pool);
     }

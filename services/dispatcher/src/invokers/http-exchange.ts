@@ -12,7 +12,7 @@ export interface ExchangeResponse {
   readonly overLimit: boolean;
 }
 
-/** Why the exchange ended early, before or during the response. */
+/** Cause of an early end of the exchange, before or during the response. */
 export type ExchangeAbortCause = 'timeout' | 'abandoned';
 
 /** The error an exchange ends with when its own timeout or a shutdown aborts it. */
@@ -83,7 +83,7 @@ export class HttpExchange implements Dispatcher.DispatchHandler, AbandonableCall
     inFlight.add(this);
   }
 
-  /** Which abort ended the exchange, if one did. */
+  /** Cause of the abort that ended the exchange, if one did. */
   get cause(): ExchangeAbortCause | undefined {
     return this.abortCause;
   }

@@ -215,7 +215,7 @@ function headerValue(response: ExchangeResponse, name: string): string | undefin
 const CONNECTION_RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
 const DNS_FAILURE_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL']);
 
-/** Names the cause of a call that produced no usable answer. */
+/** Maps a call that produced no usable response to an outcome that names the cause. */
 function describeCallError(
   error: unknown,
   abortCause: ExchangeAbortCause | undefined,

@@ -41,7 +41,7 @@ export interface LambdaClientSettings {
  * Creates a Lambda client for dispatching. `maxAttempts: 1` because a retried Invoke
  * after a client-side timeout runs the function a second time, and the job's own
  * attempts already decide retries. The agents keep TCP keep-alive probes going so that a
- * NAT gateway does not drop a connection that waits up to 15 minutes for its answer.
+ * NAT gateway does not drop a connection that waits up to 15 minutes for its response.
  * `throwOnRequestTimeout` makes the request timeout an error; @smithy/node-http-handler 4
  * only logs a warning without it.
  */
@@ -49,7 +49,7 @@ export function createLambdaClient(settings: LambdaClientSettings): LambdaClient
   const agentOptions = {
     keepAlive: true,
     keepAliveMsecs: settings.keepAliveMsecs ?? 30_000,
-    // Each in-flight Invoke holds a socket for its whole run, so the SDK's default of 50
+    // Each in-flight Invoke keeps a socket busy for its whole run, so the SDK's default of 50
     // sockets would queue calls that the worker's concurrency allows.
     maxSockets: Infinity,
   };
@@ -108,7 +108,7 @@ interface CachedTimeout {
   readonly expiresAtMs: number;
 }
 
-/** Invokes Lambda functions synchronously and reads their answers into call outcomes. */
+/** Invokes Lambda functions synchronously and maps their responses to call outcomes. */
 export class LambdaInvoker {
   private readonly settings: LambdaInvokerSettings;
   private readonly clients = new Map<string, LambdaClient>();

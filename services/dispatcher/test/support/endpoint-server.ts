@@ -12,7 +12,7 @@ export interface ReceivedCall {
   readonly receivedAtMs: number;
 }
 
-/** Writes the answer to one call; it may also destroy the socket or never answer. */
+/** Writes the response to one call. It may also destroy the socket or never respond. */
 export type EndpointHandler = (
   call: ReceivedCall,
   response: http.ServerResponse,
@@ -35,17 +35,17 @@ export interface EndpointServer {
   close(): Promise<void>;
 }
 
-/** Answers 200 with `{"ok": true}`. */
-export const answerOk: EndpointHandler = (_call, response) => {
+/** Responds 200 with `{"ok": true}`. */
+export const respondOk: EndpointHandler = (_call, response) => {
   response.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
 };
 
 /**
- * Starts an HTTP server on 127.0.0.1 that records every call and answers through a
+ * Starts an HTTP server on 127.0.0.1 that records every call and responds through a
  * replaceable handler. It counts concurrent calls, so tests can check concurrency limits.
  */
 export async function startEndpointServer(
-  handler: EndpointHandler = answerOk,
+  handler: EndpointHandler = respondOk,
 ): Promise<EndpointServer> {
   let currentHandler = handler;
   const calls: ReceivedCall[] = [];
