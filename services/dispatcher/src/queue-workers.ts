@@ -99,6 +99,7 @@ export class QueueWorkers implements RegistrySink {
     const slot = this.slotFor(queue);
     this.updateDesired(slot, raw);
     this.settle(slot);
+    this.forgetIfIdle(slot);
   }
 
   applyAll(all: ReadonlyMap<string, string>): void {
@@ -147,6 +148,7 @@ export class QueueWorkers implements RegistrySink {
     if (raw === undefined) {
       slot.desired = undefined;
       slot.invalidRaw = undefined;
+      slot.startFailedRaw = undefined;
       return;
     }
     if (raw === slot.desired?.raw || raw === slot.invalidRaw) return;
@@ -179,7 +181,14 @@ export class QueueWorkers implements RegistrySink {
         slot.settling = undefined;
         // A change that arrived while the last step was finishing still needs its turn.
         if (!this.closing && needsChange(slot)) this.settle(slot);
+        this.forgetIfIdle(slot);
       });
+  }
+
+  /** Drops the slot of a queue that has no registration, no worker and nothing pending. */
+  private forgetIfIdle(slot: QueueSlot): void {
+    if (slot.settling || slot.running || slot.desired || slot.invalidRaw !== undefined) return;
+    if (this.slots.get(slot.name) === slot) this.slots.delete(slot.name);
   }
 
   private async moveTowardsDesired(slot: QueueSlot): Promise<void> {

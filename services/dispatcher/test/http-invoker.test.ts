@@ -76,9 +76,9 @@ describe('HttpInvoker', () => {
     const endpoint = endpointFor(server, {
       method: 'put',
       headers: {
-        'x-api-key': 'secret-1',
-        'bullpen-queue': 'spoofed',
-        'content-type': 'text/plain',
+        'X-Api-Key': 'secret-1',
+        'Bullpen-Queue': 'spoofed',
+        'Content-Type': 'text/plain',
       },
     });
 
@@ -95,6 +95,9 @@ describe('HttpInvoker', () => {
     expect(call.headers['bullpen-attempt']).toBe('2');
     expect(call.headers['idempotency-key']).toBe('thumbnails:42');
     expect(call.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    const headerNames = call.rawHeaders.filter((_, index) => index % 2 === 0);
+    expect(headerNames.filter((name) => name.toLowerCase() === 'content-type')).toHaveLength(1);
+    expect(headerNames.filter((name) => name.toLowerCase() === 'bullpen-queue')).toHaveLength(1);
   });
 
   test('sends a new traceparent and the same idempotency key on each call', async () => {

@@ -40,12 +40,14 @@ export interface HttpInvokerSettings {
   readonly defaultRegion?: string;
 }
 
-/** An endpoint URL split once into what each request needs. */
-interface ParsedEndpointUrl {
+/** An endpoint prepared once for every request to it. */
+interface PreparedEndpoint {
   readonly url: URL;
   readonly origin: string;
   /** Path and query string. */
   readonly path: string;
+  /** Registered headers with lower-case names, so that the protocol headers replace them. */
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 /** Calls HTTP endpoints and maps their responses to call outcomes. */
@@ -53,7 +55,7 @@ export class HttpInvoker {
   private readonly settings: HttpInvokerSettings;
   private readonly traceparents = new TraceparentSource();
   /** Keyed by the endpoint object, which lives as long as its registration. */
-  private readonly parsedUrls = new WeakMap<HttpEndpoint, ParsedEndpointUrl>();
+  private readonly prepared = new WeakMap<HttpEndpoint, PreparedEndpoint>();
 
   constructor(settings: HttpInvokerSettings) {
     this.settings = settings;
@@ -65,9 +67,9 @@ export class HttpInvoker {
     context: CallContext,
   ): Promise<CallOutcome> {
     const body = JSON.stringify(dispatchRequest);
-    const target = this.parseUrl(endpoint);
+    const target = this.prepare(endpoint);
 
-    let headers = this.buildHeaders(endpoint, dispatchRequest, context.attempt);
+    let headers = this.buildHeaders(target, dispatchRequest, context.attempt);
     if (endpoint.auth) {
       try {
         headers = await this.sign(endpoint, target.url, headers, body);
@@ -108,24 +110,28 @@ export class HttpInvoker {
     return this.readResponse(endpoint, response);
   }
 
-  private parseUrl(endpoint: HttpEndpoint): ParsedEndpointUrl {
-    let parsed = this.parsedUrls.get(endpoint);
-    if (!parsed) {
+  private prepare(endpoint: HttpEndpoint): PreparedEndpoint {
+    let prepared = this.prepared.get(endpoint);
+    if (!prepared) {
       const url = new URL(endpoint.url);
-      parsed = { url, origin: url.origin, path: `${url.pathname}${url.search}` };
-      this.parsedUrls.set(endpoint, parsed);
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(endpoint.headers ?? {})) {
+        headers[name.toLowerCase()] = value;
+      }
+      prepared = { url, origin: url.origin, path: `${url.pathname}${url.search}`, headers };
+      this.prepared.set(endpoint, prepared);
     }
-    return parsed;
+    return prepared;
   }
 
   private buildHeaders(
-    endpoint: HttpEndpoint,
+    target: PreparedEndpoint,
     dispatchRequest: DispatchRequest,
     attempt: number,
   ): Record<string, string> {
     // Registered headers come first so that they cannot replace the protocol headers.
     return {
-      ...endpoint.headers,
+      ...target.headers,
       'content-type': 'application/json',
       'user-agent': USER_AGENT,
       [DISPATCH_HEADERS.queue]: dispatchRequest.queue,

@@ -6,6 +6,8 @@ export interface ReceivedCall {
   readonly method: string;
   readonly path: string;
   readonly headers: http.IncomingHttpHeaders;
+  /** Header names and values as sent, alternating, with duplicates kept. */
+  readonly rawHeaders: string[];
   /** The parsed JSON body, or the raw text when it is not JSON. */
   readonly body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
   readonly rawBody: string;
@@ -68,6 +70,7 @@ export async function startEndpointServer(
         method: request.method ?? '',
         path: request.url ?? '',
         headers: request.headers,
+        rawHeaders: request.rawHeaders,
         body,
         rawBody,
         receivedAtMs: Date.now(),
