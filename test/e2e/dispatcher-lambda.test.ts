@@ -1,5 +1,7 @@
 // Every Lambda response the dispatcher maps, end to end: registered and queued through the API,
 // invoked through @aws-sdk/client-lambda on the local Lambda host, read back through the API.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { uniqueQueue } from '../support/redis';
 import { REPO_ROOT, startStack, type Stack, type StackJob } from '../support/stack';
@@ -168,6 +170,17 @@ describe('dispatcher Lambda outcomes', () => {
     expect(job!.attemptsMade).toBe(1);
   });
 
+  test('fails at once on an invalid request', async () => {
+    const [job] = await runJobs(
+      { type: 'lambda', functionName: 'echo:live', qualifier: '1', timeout: 5_000 },
+      [{ opts: { attempts: 3 } }],
+    );
+
+    expect(job!.state).toBe('failed');
+    expect(job!.failedReason).toMatch(/^InvalidParameterValueException from function echo:live:1/);
+    expect(job!.attemptsMade).toBe(1);
+  });
+
   test('fails at once on a payload over the limit', async () => {
     const [job] = await runJobs({ type: 'lambda', functionName: 'echo' }, [
       { data: 'p'.repeat(6_300_000), opts: { attempts: 3 } },
@@ -206,5 +219,59 @@ describe('dispatcher Lambda outcomes', () => {
 
     expect(job!.state).toBe('completed');
     expect(job!.returnvalue).toEqual({ doubled: 8 });
+  });
+});
+
+describe('dispatcher Lambda access denied', () => {
+  let stack: Stack;
+  let lambdaApi: http.Server;
+
+  beforeAll(async () => {
+    // The local Lambda host has no IAM, so this loopback server stands in for the Lambda
+    // REST API and denies every call the way Lambda does.
+    lambdaApi = http.createServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        response
+          .writeHead(403, {
+            'content-type': 'application/json',
+            'x-amzn-errortype': 'AccessDeniedException',
+          })
+          .end('{"Message":"not authorized to perform lambda:InvokeFunction"}');
+      });
+    });
+    await new Promise<void>((resolve) => lambdaApi.listen(0, '127.0.0.1', resolve));
+    const lambdaUrl = `http://127.0.0.1:${(lambdaApi.address() as AddressInfo).port}`;
+    stack = await startStack({
+      label: 'e2e-lambda-denied',
+      dispatcherEnv: { AWS_ENDPOINT_URL_LAMBDA: lambdaUrl },
+    });
+  });
+
+  afterAll(async () => {
+    await stack.close();
+    await new Promise<void>((resolve) => {
+      lambdaApi.close(() => resolve());
+      lambdaApi.closeAllConnections();
+    });
+  });
+
+  test('fails at once when access is denied', async () => {
+    const queue = uniqueQueue('denied');
+    await stack.registerWorker({
+      queue,
+      endpoint: { type: 'lambda', functionName: 'thumbnails', timeout: 5_000 },
+    });
+    const [added] = await stack.addJobs(queue, [
+      { name: 'job', data: null, opts: { attempts: 3 } },
+    ]);
+
+    const job = await stack.waitForFinishedJob(queue, added!.id);
+
+    expect(job.state).toBe('failed');
+    expect(job.failedReason).toBe(
+      'AccessDeniedException from function thumbnails: not authorized to perform lambda:InvokeFunction',
+    );
+    expect(job.attemptsMade).toBe(1);
   });
 });

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import {
@@ -6,6 +7,7 @@ import {
   type DispatchRequest,
   type LambdaEndpoint,
 } from '@bullpen/core';
+import { memoryLogger } from './support/test-dispatcher';
 import { startLambdaHost, type LambdaHost } from '@bullpen/lambda-host';
 import { InFlightCalls, systemClock } from '../src/invokers/call-context';
 import { LambdaInvoker, createLambdaClient } from '../src/invokers/lambda-invoker';
@@ -285,6 +287,19 @@ describe('LambdaInvoker', () => {
     }
   });
 
+  test('fails without retries on an invalid request', async () => {
+    const outcome = await invoker.call(
+      lambda('echo:live', { qualifier: '1', timeout: 2_000 }),
+      dispatchRequest(),
+      context(),
+    );
+
+    expect(outcome.kind).toBe('unrecoverable');
+    expect((outcome as { reason: string }).reason).toMatch(
+      /^InvalidParameterValueException from function echo:live:1/,
+    );
+  });
+
   test('takes the region from a function ARN', async () => {
     await invoker.call(
       lambda('arn:aws:lambda:eu-west-1:000000000000:function:echo', { timeout: 2_000 }),
@@ -310,6 +325,91 @@ describe('LambdaInvoker', () => {
 
     expect(outcome.kind).toBe('unrecoverable');
     expect((outcome as { reason: string }).reason).toContain('No AWS region for function "echo"');
+  });
+});
+
+/**
+ * A loopback server in the shape of the Lambda REST API that denies access, because the
+ * local Lambda host has no IAM. GetFunctionConfiguration is always denied; Invoke is denied
+ * for the function `denied` and returns `"ok"` for any other.
+ */
+describe('LambdaInvoker access denied', () => {
+  let server: http.Server;
+  let endpointUrl: string;
+
+  beforeAll(async () => {
+    server = http.createServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        const denied =
+          request.method === 'GET' || (request.url ?? '').includes('/functions/denied/');
+        if (denied) {
+          response
+            .writeHead(403, {
+              'content-type': 'application/json',
+              'x-amzn-errortype': 'AccessDeniedException',
+            })
+            .end('{"Message":"not authorized to perform lambda:InvokeFunction"}');
+          return;
+        }
+        response.writeHead(200, { 'content-type': 'application/json' }).end('"ok"');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    endpointUrl = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  });
+
+  function deniedInvoker(logger = silentLogger()): LambdaInvoker {
+    return new LambdaInvoker({
+      clientFactory: (region) =>
+        createLambdaClient({ region, endpoint: endpointUrl, credentials: FAKE_CREDENTIALS }),
+      inFlight: new InFlightCalls(),
+      defaultRegion: 'us-east-1',
+      clock: systemClock,
+      throttleDelayMs: THROTTLE_DELAY_MS,
+      logger,
+    });
+  }
+
+  test('fails without retries when the Invoke is denied', async () => {
+    const invoker = deniedInvoker();
+    try {
+      const outcome = await invoker.call(
+        lambda('denied', { timeout: 2_000 }),
+        dispatchRequest(),
+        context(),
+      );
+
+      expect(outcome.kind).toBe('unrecoverable');
+      expect((outcome as { reason: string }).reason).toBe(
+        'AccessDeniedException from function denied: not authorized to perform lambda:InvokeFunction',
+      );
+    } finally {
+      invoker.close();
+    }
+  });
+
+  test('invokes with the maximum timeout when the configuration is denied', async () => {
+    const { logger, lines } = memoryLogger();
+    const invoker = deniedInvoker(logger);
+    try {
+      const outcome = await invoker.call(lambda('allowed'), dispatchRequest(), context());
+
+      expect(outcome).toEqual({ kind: 'completed', returnValue: 'ok' });
+      const warning = lines.find((line) =>
+        line.msg.startsWith('reading the function timeout failed'),
+      );
+      expect(warning?.errorName).toBe('AccessDeniedException');
+    } finally {
+      invoker.close();
+    }
   });
 });
 
