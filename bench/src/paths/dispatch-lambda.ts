@@ -18,8 +18,14 @@ const MINIMUM_RATIO = 0.95;
 const ENVIRONMENTS_PER_WARMUP_STEP = 10;
 /** How long each warm-up invocation keeps its environment busy, so the next step needs new ones. */
 const WARMUP_SLEEP_MS = 500;
-/** No-op invocations after the environments started, before the first timed run. */
+/** No-op invocations after the environments started. */
 const WARMUP_INVOCATIONS = 2_000;
+/**
+ * Untimed drains before the first timed run. The host still started new execution
+ * environments during the first drain after the steps above, which made that run 3 to 4
+ * times slower than the next and once failed jobs with Lambda's 10 s init timeout.
+ */
+const WARMUP_DRAINS = 1;
 
 /** Path 2: jobs per second through the Lambda Invoke API, Bullpen against a hand-written worker. */
 export async function benchDispatchLambda(context: BenchContext): Promise<PathReport> {
@@ -43,6 +49,7 @@ export async function benchDispatchLambda(context: BenchContext): Promise<PathRe
       baselineLabel: 'Worker + LambdaClient',
       concurrency: DISPATCH_CONCURRENCY,
       minimumRatio: MINIMUM_RATIO,
+      warmupDrains: WARMUP_DRAINS,
       drain: {
         jobCount: DISPATCH_JOB_COUNT,
         warmupJobCount: DISPATCH_WARMUP_JOB_COUNT,
@@ -56,7 +63,7 @@ export async function benchDispatchLambda(context: BenchContext): Promise<PathRe
       settings: [
         `${DISPATCH_JOB_COUNT} jobs per run, after ${DISPATCH_WARMUP_JOB_COUNT} warm-up jobs on the same worker`,
         `concurrency ${DISPATCH_CONCURRENCY}, one worker process, local Lambda host (\`startLambdaHost\`) in the bench process with a no-op handler returning {"ok":true}; its execution environments are worker threads of the bench process`,
-        `the host's ${DISPATCH_CONCURRENCY} execution environments are started ${ENVIRONMENTS_PER_WARMUP_STEP} at a time before the first run, because starting 100 at once on a small machine exceeds Lambda's 10 s init limit that the host enforces; then ${WARMUP_INVOCATIONS} no-op invocations warm the host up`,
+        `the host's ${DISPATCH_CONCURRENCY} execution environments are started ${ENVIRONMENTS_PER_WARMUP_STEP} at a time before the first run, because starting 100 at once on a small machine exceeds Lambda's 10 s init limit that the host enforces; then ${WARMUP_INVOCATIONS} no-op invocations and ${WARMUP_DRAINS} untimed drain by the minimal hand-written worker warm the host up`,
         'Bullpen: `startDispatcher` in its own process with fake credentials and `AWS_ENDPOINT_URL_LAMBDA` set to the host; registration `{"type": "lambda", "functionName": "bench-noop", "timeout": 30000}` with concurrency 100',
         "hand-written: BullMQ `Worker` (concurrency 100) calling `LambdaClient.send(new InvokeCommand(...))` with `maxAttempts: 1` and a keep-alive `http.Agent` (maxSockets 100); minimal payload `{id, name, data}`, or Bullpen's payload `{job, token, queue, callbackUrl}`",
         'timing, CPU per job and order as in path 1',
@@ -72,8 +79,7 @@ export async function benchDispatchLambda(context: BenchContext): Promise<PathRe
 /**
  * Starts `count` execution environments, a few at a time, then runs WARMUP_INVOCATIONS
  * no-op invocations through them. Each step keeps the environments already started busy
- * with sleeping invocations, so the host must start new ones. Without the no-op round, the
- * first timed run measured 294 and 429 jobs/s against about 1,700 for later runs.
+ * with sleeping invocations, so the host must start new ones.
  */
 async function warmUpHost(host: LambdaHost, count: number, context: BenchContext): Promise<void> {
   const client = new LambdaClient({

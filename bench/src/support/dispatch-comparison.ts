@@ -30,6 +30,11 @@ export interface DispatchComparisonSettings {
   readonly concurrency: number;
   readonly drain: DrainSettings;
   readonly minimumRatio: number;
+  /**
+   * Untimed drains by the minimal hand-written worker before the first timed run, for
+   * endpoints that start capacity on demand; default 0.
+   */
+  readonly warmupDrains?: number;
 }
 
 type Variant = 'bullpen' | `hand-written-${RequestFormat}`;
@@ -49,6 +54,9 @@ export async function compareDispatch(
 ): Promise<ResultRow[]> {
   const results = new Map<Variant, DrainResult[]>(VARIANTS.map((variant) => [variant, []]));
   const clockTicksPerSecond = readClockTicksPerSecond();
+  for (let round = 1; round <= (settings.warmupDrains ?? 0); round += 1) {
+    await warmUp(context, settings, round, clockTicksPerSecond);
+  }
   for (let run = 1; run <= context.runs; run += 1) {
     const shift = (run - 1) % VARIANTS.length;
     const order = [...VARIANTS.slice(shift), ...VARIANTS.slice(0, shift)];
@@ -62,6 +70,27 @@ export async function compareDispatch(
     }
   }
   return comparisonRows(settings, results);
+}
+
+/** Runs one untimed drain; failed jobs are logged, since warming up is what they are for. */
+async function warmUp(
+  context: BenchContext,
+  settings: DispatchComparisonSettings,
+  round: number,
+  clockTicksPerSecond: number,
+): Promise<void> {
+  try {
+    const drain = await measureVariant(
+      context,
+      settings,
+      'hand-written-minimal',
+      `warmup${round}`,
+      clockTicksPerSecond,
+    );
+    context.log(`${settings.label} warm-up ${round}: ${drain.jobsPerSecond.toFixed(0)} jobs/s`);
+  } catch (error) {
+    context.log(`${settings.label} warm-up ${round} failed: ${(error as Error).message}`);
+  }
 }
 
 function comparisonRows(
@@ -111,7 +140,7 @@ async function measureVariant(
   context: BenchContext,
   settings: DispatchComparisonSettings,
   variant: Variant,
-  run: number,
+  run: number | string,
   clockTicksPerSecond: number,
 ): Promise<DrainResult> {
   const { redis } = context;
