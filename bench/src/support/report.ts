@@ -1,4 +1,4 @@
-import type { RunSummary } from './stats';
+import { summarize, type RunSummary } from './stats';
 
 /** One measured figure of a path: Bullpen's value, the baseline's, and the target. */
 export interface ResultRow {
@@ -9,7 +9,11 @@ export interface ResultRow {
   readonly baseline?: RunSummary;
   /** Name of the baseline in the table. */
   readonly baselineLabel?: string;
-  /** Bullpen's median divided by the baseline's median. */
+  /**
+   * Median of the per-run ratios Bullpen / baseline. Both were measured in the same run,
+   * minutes apart at most, so the ratio drifts less with the machine's load than either
+   * figure does.
+   */
   readonly ratio?: number;
   /** The target in words, or an empty string when the figure has none. */
   readonly target: string;
@@ -44,7 +48,9 @@ export function ratioRow(
   baseline: { readonly label: string; readonly summary: RunSummary },
   minimumRatio: number | undefined,
 ): ResultRow {
-  const ratio = bullpen.median / baseline.summary.median;
+  const ratio = summarize(
+    bullpen.runs.map((value, run) => value / (baseline.summary.runs[run] ?? Number.NaN)),
+  ).median;
   return {
     measure,
     unit,
@@ -142,11 +148,14 @@ export function renderSettings(reports: readonly PathReport[]): string {
     const settings = report.settings.map((line) => `- ${line}`).join('\n');
     const notes = report.notes.map((line) => `- Note: ${line}`).join('\n');
     const runs = report.rows
-      .map(
-        (row) =>
-          `- Runs of "${row.measure}": Bullpen ${row.bullpen.runs.map(formatNumber).join(', ')}` +
-          (row.baseline ? `; baseline ${row.baseline.runs.map(formatNumber).join(', ')}` : ''),
-      )
+      .map((row) => {
+        const against = row.baseline ? ` against ${row.baselineLabel}` : '';
+        const baseline = row.baseline
+          ? `; baseline ${row.baseline.runs.map(formatNumber).join(', ')}`
+          : '';
+        const bullpen = row.bullpen.runs.map(formatNumber).join(', ');
+        return `- Runs of "${row.measure}"${against}: Bullpen ${bullpen}${baseline}`;
+      })
       .join('\n');
     const lists = [settings, notes, runs].filter(Boolean).join('\n');
     return [`### ${report.title}`, failure, lists].filter(Boolean).join('\n\n');

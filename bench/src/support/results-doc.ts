@@ -31,6 +31,8 @@ export function renderResults(run: RunDescription, reports: readonly PathReport[
     '',
     renderTable(reports),
     '',
+    'Ratio: the median of the per-run ratios Bullpen / baseline; each run measures both back to back.',
+    '',
     '## Settings and runs',
     '',
     renderSettings(reports),
