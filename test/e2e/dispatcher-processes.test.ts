@@ -208,6 +208,10 @@ describe('dispatcher processes', () => {
     expect(new Set(calledTwice)).toEqual(cutOff);
     expect([...counts.values()].every((count) => count <= 2)).toBe(true);
     expect(survivor.child.exitCode).toBeNull();
+    const stalledLogged = survivor.lines
+      .filter((line) => line.msg === 'stalled job moved back to waiting')
+      .map((line) => String(line.jobId));
+    expect(new Set(stalledLogged)).toEqual(cutOff);
   }, 120_000);
 
   test('SIGTERM lets in-flight calls finish and exits 0', async () => {

@@ -238,6 +238,11 @@ export class QueueWorkers implements RegistrySink {
     }
     binding.worker = worker;
     worker.on('error', this.workerErrorLogger(slot.name));
+    // A stalled job lost its lock, usually because the dispatcher that ran it died; BullMQ
+    // moves it back to waiting and it runs again, so the endpoint sees a second call.
+    worker.on('stalled', (jobId: string) => {
+      this.settings.logger.warn({ queue: slot.name, jobId }, 'stalled job moved back to waiting');
+    });
 
     const queue = new Queue(slot.name, {
       connection: this.settings.connection,
