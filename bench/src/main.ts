@@ -30,6 +30,10 @@ const USAGE = `Usage: pnpm bench [options]
   --path <name>      Run one path (repeatable): ${Object.keys(PATHS).join(', ')}.
                      Default: every path.
   --runs <n>         Measurements per figure, ${MIN_RUNS} to ${MAX_RUNS}; default ${MIN_RUNS}.
+  --bullpen-node-args=<flags>
+                     Extra Node.js flags for the Bullpen API and dispatcher processes
+                     only, space-separated, such as
+                     --bullpen-node-args=--max-semi-space-size=64. Default: none.
   --profile <dir>    Write CPU profiles of every measured process into <dir>, one
                      directory per process. Summarise one with
                      pnpm --filter @bullpen/bench profile-summary <file.cpuprofile>
@@ -43,6 +47,7 @@ interface BenchOptions {
   readonly paths: string[];
   readonly runs: number;
   readonly profileDir: string | undefined;
+  readonly bullpenNodeArgs: string[];
   readonly write: boolean;
 }
 
@@ -53,6 +58,7 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
       path: { type: 'string', multiple: true },
       runs: { type: 'string', default: String(MIN_RUNS) },
       profile: { type: 'string' },
+      'bullpen-node-args': { type: 'string', default: '' },
       'no-write': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -75,6 +81,7 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
     paths,
     runs,
     profileDir: values.profile,
+    bullpenNodeArgs: values['bullpen-node-args'].split(' ').filter((arg) => arg !== ''),
     write: !values['no-write'] && values.path === undefined,
   };
 }
@@ -93,6 +100,7 @@ async function main(): Promise<void> {
     redis,
     runs: options.runs,
     profileDir: options.profileDir,
+    bullpenNodeArgs: options.bullpenNodeArgs,
     log: (message) => console.error(`[bench] ${message}`),
   };
   context.log(
@@ -121,6 +129,7 @@ async function main(): Promise<void> {
       machine,
       runs: options.runs,
       redisIsPrivate: redis.isPrivate,
+      bullpenNodeArgs: options.bullpenNodeArgs,
       startedAt,
       durationS: (Date.now() - startedAt.getTime()) / 1000,
       loadAtEnd: os.loadavg(),

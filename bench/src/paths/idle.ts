@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { WorkerRegistry, normalizedRegistrationSchema, registryKeys } from '@bullpen/core';
 import { BenchChild } from '../support/child-process';
-import { dispatcherEnv, profileArgs, type BenchContext } from '../support/context';
+import { bullpenArgs, dispatcherEnv, type BenchContext } from '../support/context';
 import { readClockTicksPerSecond, readCpuMs, readRssMb } from '../support/proc-stats';
 import { limitRow, type PathReport, type ResultRow } from '../support/report';
 import { summarize } from '../support/stats';
@@ -151,7 +151,7 @@ async function measureIdleDispatcher(
     name: 'Bullpen dispatcher',
     script: 'services/dispatcher/src/main.ts',
     env: dispatcherEnv(context),
-    nodeArgs: profileArgs(context, `dispatcher-idle-${queueCount}`),
+    nodeArgs: bullpenArgs(context, `dispatcher-idle-${queueCount}`),
   });
   try {
     await waitForWorkers(child, queueCount);

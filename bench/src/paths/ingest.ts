@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import autocannon from 'autocannon';
 import { INGEST_JOB } from '../support/bench-job';
 import { BenchChild } from '../support/child-process';
-import { profileArgs, type BenchContext } from '../support/context';
+import { bullpenArgs, profileArgs, type BenchContext } from '../support/context';
 import { ratioRow, type PathReport } from '../support/report';
 import { summarize } from '../support/stats';
 
@@ -197,7 +197,10 @@ async function measureServer(
       [server.tokenVariable]: token,
       ...server.env,
     },
-    nodeArgs: profileArgs(context, `server-${queue}`),
+    nodeArgs:
+      server === API_SERVER
+        ? bullpenArgs(context, `server-${queue}`)
+        : profileArgs(context, `server-${queue}`),
   });
   try {
     const listening = await child.waitForLine(

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { Queue } from 'bullmq';
 import { Pool } from 'undici';
 import { BenchChild } from '../support/child-process';
-import { dispatcherEnv, profileArgs, type BenchContext } from '../support/context';
+import { bullpenArgs, dispatcherEnv, type BenchContext } from '../support/context';
 import { startNoopEndpoint } from '../support/noop-endpoint';
 import { ratioRow, withMaximum, type PathReport } from '../support/report';
 import { latencyPercentiles, summarize } from '../support/stats';
@@ -55,7 +55,7 @@ export async function benchLatency(context: BenchContext): Promise<PathReport> {
     name: 'Bullpen dispatcher',
     script: 'bench/src/children/dispatcher.ts',
     env: dispatcherEnv(context),
-    nodeArgs: profileArgs(context, 'dispatcher-latency'),
+    nodeArgs: bullpenArgs(context, 'dispatcher-latency'),
   });
   const api = BenchChild.start({
     name: 'Bullpen API',
@@ -69,7 +69,7 @@ export async function benchLatency(context: BenchContext): Promise<PathReport> {
       ENDPOINT_ALLOWLIST: '127.0.0.0/8',
       LOG_LEVEL: 'info',
     },
-    nodeArgs: profileArgs(context, 'api-latency'),
+    nodeArgs: bullpenArgs(context, 'api-latency'),
   });
   const baselineWorker = BenchChild.start({
     name: 'hand-written worker',

@@ -8,6 +8,8 @@ export interface BenchContext {
   readonly runs: number;
   /** Directory for `--cpu-prof` output of the measured processes; undefined turns profiling off. */
   readonly profileDir: string | undefined;
+  /** Extra Node.js flags for Bullpen's own processes (API and dispatcher), not the baselines. */
+  readonly bullpenNodeArgs: readonly string[];
   /** Prints a progress line on standard error. */
   log(message: string): void;
 }
@@ -21,6 +23,11 @@ export interface BenchContext {
 export function profileArgs(context: BenchContext, name: string): string[] {
   if (!context.profileDir) return [];
   return ['--cpu-prof', `--cpu-prof-dir=${path.resolve(context.profileDir, name)}`];
+}
+
+/** Node.js flags of a Bullpen process (API or dispatcher): the extra flags, then profiling. */
+export function bullpenArgs(context: BenchContext, name: string): string[] {
+  return [...context.bullpenNodeArgs, ...profileArgs(context, name)];
 }
 
 /** Environment every dispatcher child gets besides its Redis and endpoint settings. */

@@ -6,7 +6,7 @@ import {
 import { Queue } from 'bullmq';
 import type { RequestFormat } from '../children/request-format';
 import { BenchChild } from './child-process';
-import { dispatcherEnv, profileArgs, type BenchContext } from './context';
+import { bullpenArgs, dispatcherEnv, profileArgs, type BenchContext } from './context';
 import { measureDrain, type DrainResult, type DrainSettings } from './drain-run';
 import { readClockTicksPerSecond } from './proc-stats';
 import { ratioRow, type ResultRow } from './report';
@@ -187,7 +187,7 @@ function startDispatcherChild(
     name: 'Bullpen dispatcher',
     script: 'bench/src/children/dispatcher.ts',
     env: { ...dispatcherEnv(context), ...settings.dispatcherEnv },
-    nodeArgs: profileArgs(context, queueName),
+    nodeArgs: bullpenArgs(context, queueName),
   });
 }
 

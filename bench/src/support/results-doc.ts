@@ -12,6 +12,8 @@ export interface RunDescription {
   readonly machine: MachineInfo;
   readonly runs: number;
   readonly redisIsPrivate: boolean;
+  /** Extra Node.js flags given to Bullpen's processes. */
+  readonly bullpenNodeArgs: readonly string[];
   readonly startedAt: Date;
   readonly durationS: number;
   /** Load averages over 1, 5 and 15 minutes when the last path finished. */
@@ -28,6 +30,7 @@ export function renderResults(run: RunDescription, reports: readonly PathReport[
     `- CPU: ${machine.cpuModel}, ${machine.cores} cores; memory ${machine.memoryGiB.toFixed(1)} GiB; ${machine.os}`,
     `- Node.js ${machine.node}, BullMQ ${machine.bullmq}, Redis ${machine.redis} (${run.redisIsPrivate ? 'private redis-server started by the bench' : 'REDIS_URL, shared'})`,
     `- Load average (1, 5, 15 min): ${load(machine.loadAtStart)} at the start, ${load(run.loadAtEnd)} at the end`,
+    `- Extra Node.js flags of the Bullpen API and dispatcher: ${run.bullpenNodeArgs.length === 0 ? 'none' : run.bullpenNodeArgs.join(' ')}`,
     '',
     renderTable(reports),
     '',
