@@ -21,6 +21,11 @@ export function schedulerIdFor(job: JobInput): string {
   return repeat?.tz ? `${job.name}@${schedule}@${repeat.tz}` : `${job.name}@${schedule}`;
 }
 
+/** Whether BullMQ may return an existing job for `input`: it names a job or deduplication id. */
+function mayAlreadyExist(input: JobInput): boolean {
+  return input.opts?.jobId !== undefined || input.opts?.deduplication !== undefined;
+}
+
 /**
  * BullMQ returns the id it was given for a job whose id already existed, and the existing
  * id for a deduplicated job, without saying which happened. Reading the stored job back and
@@ -31,11 +36,14 @@ async function markDuplicates(
   inputs: JobInput[],
   added: Job[],
 ): Promise<AddedJobJson[]> {
+  // Most requests name no ids, so their jobs are converted in one plain pass, without an
+  // async call and a promise per job of a bulk request.
+  if (!inputs.some(mayAlreadyExist)) return added.map((job) => toJobJson(job));
+
   return Promise.all(
     added.map(async (job, index): Promise<AddedJobJson> => {
       const input = inputs[index];
-      const mayExist = input?.opts?.jobId !== undefined || input?.opts?.deduplication !== undefined;
-      if (!mayExist) return toJobJson(job);
+      if (!input || !mayAlreadyExist(input)) return toJobJson(job);
 
       const stored = await Job.fromId(queue, String(job.id));
       if (!stored) return toJobJson(job);
