@@ -63,7 +63,8 @@ export async function benchDispatchLambda(context: BenchContext): Promise<PathRe
       settings: [
         `${DISPATCH_JOB_COUNT} jobs per run, after ${DISPATCH_WARMUP_JOB_COUNT} warm-up jobs on the same worker`,
         `concurrency ${DISPATCH_CONCURRENCY}, one worker process, local Lambda host (\`startLambdaHost\`) in the bench process with a no-op handler returning {"ok":true}; its execution environments are worker threads of the bench process`,
-        `the host's ${DISPATCH_CONCURRENCY} execution environments are started ${ENVIRONMENTS_PER_WARMUP_STEP} at a time before the first run, because starting 100 at once on a small machine exceeds Lambda's 10 s init limit that the host enforces; then ${WARMUP_INVOCATIONS} no-op invocations and ${WARMUP_DRAINS} untimed drain by the minimal hand-written worker warm the host up`,
+        `the host's ${DISPATCH_CONCURRENCY} execution environments are started ${ENVIRONMENTS_PER_WARMUP_STEP} at a time before the first run, because starting 100 at once on a small machine exceeds the 10 s init limit, which the host enforces as Lambda does`,
+        `then ${WARMUP_INVOCATIONS} no-op invocations and ${WARMUP_DRAINS} untimed drain by the minimal hand-written worker warm the host up`,
         'Bullpen: `startDispatcher` in its own process with fake credentials and `AWS_ENDPOINT_URL_LAMBDA` set to the host; registration `{"type": "lambda", "functionName": "bench-noop", "timeout": 30000}` with concurrency 100',
         "hand-written: BullMQ `Worker` (concurrency 100) calling `LambdaClient.send(new InvokeCommand(...))` with `maxAttempts: 1` and a keep-alive `http.Agent` (maxSockets 100); minimal payload `{id, name, data}`, or Bullpen's payload `{job, token, queue, callbackUrl}`",
         'timing, CPU per job and order as in path 1',
