@@ -14,12 +14,12 @@ export function testRedisUrl(): string {
   return url;
 }
 
-/** A queue prefix no other test uses, so tests can share one Redis. */
+/** Creates a queue prefix no other test uses, so tests can share one Redis. */
 export function uniquePrefix(label: string): string {
   return `test-${label}-${crypto.randomBytes(4).toString('hex')}`;
 }
 
-/** A queue name no other test uses. */
+/** Creates a queue name no other test uses. */
 export function uniqueQueue(label: string): string {
   return `${label}-${crypto.randomBytes(4).toString('hex')}`;
 }

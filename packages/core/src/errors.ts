@@ -53,7 +53,7 @@ export class UnsupportedMediaTypeError extends BullpenError {
   }
 }
 
-/** Redis did not answer in time or the connection is down; callers may retry later. */
+/** Redis did not respond in time or the connection is down; callers may retry later. */
 export class RedisUnavailableError extends BullpenError {
   constructor(message = 'Redis is unavailable; try again shortly.', cause?: unknown) {
     super(message, { status: 503, code: 'redis_unavailable', cause });

@@ -39,7 +39,7 @@ export function createLogger(settings: LoggerSettings): Logger {
   return settings.destination ? pino(options, settings.destination) : pino(options);
 }
 
-/** A logger that drops every line, for tests and library defaults. */
+/** Creates a logger that drops every line, for tests and library defaults. */
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }

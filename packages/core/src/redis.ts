@@ -15,7 +15,7 @@ export function createRedis(config: RedisConfig, overrides: RedisOptions = {}): 
   return new Redis({ ...base, host: config.host, port: config.port, ...overrides });
 }
 
-/** A plain description of where Redis is, with credentials left out, for logs. */
+/** Describes where Redis is, with credentials left out, for logs. */
 export function describeRedis(config: RedisConfig): string {
   if (config.url) {
     const url = new URL(config.url);

@@ -103,7 +103,7 @@ export class WorkerRegistry {
     return (await this.redis.hget(this.keys.workers, queue)) ?? undefined;
   }
 
-  /** Every registration as stored: queue name to raw JSON. */
+  /** Reads every registration as stored: queue name to raw JSON. */
   async readAllRaw(): Promise<Map<string, string>> {
     return new Map(Object.entries(await this.redis.hgetall(this.keys.workers)));
   }

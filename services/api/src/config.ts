@@ -24,7 +24,7 @@ export interface ApiConfig {
   readonly logLevel: string;
   /** Largest request body accepted. */
   readonly maxBodyBytes: number;
-  /** How long a route waits for Redis before answering 503. */
+  /** How long a route waits for Redis before it returns 503. */
   readonly redisTimeoutMs: number;
 }
 

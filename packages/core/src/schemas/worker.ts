@@ -6,7 +6,7 @@ import { queueNameSchema } from './queue';
 export const MAX_ENDPOINT_TIMEOUT_MS = 15 * 60 * 1000;
 export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
-/** Lambda's synchronous invocation payload limit, which also bounds HTTP answers. */
+/** Lambda's synchronous invocation payload limit, which also bounds HTTP responses. */
 export const MAX_RESPONSE_BYTES_LIMIT = 6 * 1024 * 1024;
 export const MAX_WORKER_CONCURRENCY = 1000;
 
@@ -228,7 +228,7 @@ export const normalizedRegistrationSchema = workerRegistrationSchema.transform(
   },
 );
 
-/** What `GET /workers` shows for an endpoint: its URL or function name, never its headers. */
+/** Describes an endpoint for `GET /workers`: its URL or function name, never its headers. */
 export function describeEndpoint(endpoint: Endpoint): string {
   if (endpoint.type === 'http') return endpoint.url;
   return endpoint.qualifier

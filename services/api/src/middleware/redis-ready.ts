@@ -3,7 +3,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { Redis } from 'ioredis';
 
 /**
- * Answers 503 at once while the Redis connection is not ready, and when a route has not
+ * Returns 503 at once while the Redis connection is not ready, and when a route has not
  * finished within `timeoutMs`. BullMQ waits for a connection that is reconnecting instead of
  * failing, so without the deadline a request could hang for as long as Redis is away.
  */
@@ -16,7 +16,7 @@ export function requireRedis(redis: Redis, timeoutMs: number): MiddlewareHandler
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(
-        () => reject(new RedisUnavailableError(`Redis did not answer within ${timeoutMs} ms.`)),
+        () => reject(new RedisUnavailableError(`Redis did not respond within ${timeoutMs} ms.`)),
         timeoutMs,
       );
     });

@@ -17,7 +17,8 @@ import {
 const addJobsRoute = createRoute({
   method: 'post',
   path: '/queues/{queue}/jobs',
-  summary: 'Add jobs; plain jobs are added atomically, repeating jobs create job schedulers',
+  summary:
+    'Add jobs; the whole list is validated before any is added, and repeating jobs create job schedulers',
   request: {
     params: queueParamsSchema,
     body: { content: { 'application/json': { schema: jobListSchema } } },
