@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import {
   lambdaEndpointSchema,
   silentLogger,
@@ -14,6 +16,8 @@ import { LambdaInvoker, createLambdaClient } from '../src/invokers/lambda-invoke
 
 const FAKE_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 const HANDLERS = path.join(__dirname, 'fixtures', 'lambda-handlers.ts');
+const INVOKE_ONCE = path.join(__dirname, 'fixtures', 'invoke-once.ts');
+const execFileAsync = promisify(execFile);
 const THROTTLE_DELAY_MS = 1234;
 
 function dispatchRequest(data: unknown = null): DispatchRequest {
@@ -287,6 +291,34 @@ describe('LambdaInvoker', () => {
     }
   });
 
+  test('reports a reset connection as reset', async () => {
+    // Accepts each connection and resets it once the request starts to arrive.
+    const resetting = net.createServer((socket) => {
+      socket.once('data', () => socket.resetAndDestroy());
+    });
+    await new Promise<void>((resolve) => resetting.listen(0, '127.0.0.1', resolve));
+    const { port } = resetting.address() as net.AddressInfo;
+    try {
+      const outcome = await invokeInPlainNode(`http://127.0.0.1:${port}`, 'echo', 2_000);
+
+      expect(outcome).toEqual({
+        kind: 'failed',
+        reason: 'The connection to Lambda was reset during function echo: read ECONNRESET',
+      });
+    } finally {
+      await new Promise((resolve) => resetting.close(resolve));
+    }
+  });
+
+  test('reports a timeout outside jest', async () => {
+    const outcome = await invokeInPlainNode(host.url, 'slow', 300);
+
+    expect(outcome).toEqual({
+      kind: 'failed',
+      reason: 'The Invoke of function slow timed out after 300 ms',
+    });
+  });
+
   test('fails without retries on an invalid request', async () => {
     const outcome = await invoker.call(
       lambda('echo:live', { qualifier: '1', timeout: 2_000 }),
@@ -412,6 +444,24 @@ describe('LambdaInvoker access denied', () => {
     }
   });
 });
+
+/**
+ * Runs one call in a plain Node.js process (fixtures/invoke-once.ts) and returns its outcome.
+ * Inside jest, Node.js socket errors come from another realm, so @smithy/core wraps them in
+ * new Errors and the invoker never receives the error names that a production process gets.
+ */
+async function invokeInPlainNode(
+  endpointUrl: string,
+  functionName: string,
+  timeoutMs: number,
+): Promise<unknown> {
+  const { stdout } = await execFileAsync(
+    process.execPath,
+    ['--import', 'tsx', INVOKE_ONCE, endpointUrl, functionName, String(timeoutMs)],
+    { cwd: path.join(__dirname, '..'), timeout: 30_000 },
+  );
+  return JSON.parse(stdout.trim().split('\n').at(-1) ?? '');
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {

@@ -233,7 +233,15 @@ export class LambdaInvoker {
     if (abortCause === 'abandoned') {
       return { kind: 'abandoned', reason: 'the dispatcher shut down before the call finished' };
     }
-    if (abortCause === 'timeout' || name === 'TimeoutError' || code === 'ETIMEDOUT') {
+    // @smithy/node-http-handler renames socket errors with the codes ECONNRESET and EPIPE to
+    // TimeoutError, so the code decides before the name does.
+    const connectionReset =
+      hasErrorCode(code, message, 'ECONNRESET') || hasErrorCode(code, message, 'EPIPE');
+    if (
+      abortCause === 'timeout' ||
+      code === 'ETIMEDOUT' ||
+      (name === 'TimeoutError' && !connectionReset)
+    ) {
       return { kind: 'failed', reason: `The Invoke of ${target} timed out after ${timeoutMs} ms` };
     }
     if (THROTTLE_ERROR_NAMES.has(name) || status === 429) {
@@ -254,7 +262,7 @@ export class LambdaInvoker {
     if (hasErrorCode(code, message, 'ECONNREFUSED')) {
       return { kind: 'failed', reason: `Connection refused by the Lambda endpoint for ${target}` };
     }
-    if (hasErrorCode(code, message, 'ECONNRESET') || hasErrorCode(code, message, 'EPIPE')) {
+    if (connectionReset) {
       return {
         kind: 'failed',
         reason: `The connection to Lambda was reset during ${target}: ${message}`,
