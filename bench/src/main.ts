@@ -14,6 +14,10 @@ import { describeMachine } from './support/machine';
 import { failedReport, renderTable, type PathReport } from './support/report';
 import { RESULTS_DOC, renderResults, writeResults } from './support/results-doc';
 
+const { readServiceNodeFlags } = require('../../scripts/lib/service-node-flags.cjs') as {
+  readServiceNodeFlags(): string[];
+};
+
 const PATHS: Record<string, (context: BenchContext) => Promise<PathReport>> = {
   'dispatch-http': benchDispatchHttp,
   'dispatch-lambda': benchDispatchLambda,
@@ -31,9 +35,13 @@ const USAGE = `Usage: pnpm bench [options]
                      Default: every path.
   --runs <n>         Measurements per figure, ${MIN_RUNS} to ${MAX_RUNS}; default ${MIN_RUNS}.
   --bullpen-node-args=<flags>
-                     Extra Node.js flags for the Bullpen API and dispatcher processes
-                     only, space-separated, such as
-                     --bullpen-node-args=--max-semi-space-size=64. Default: none.
+                     Extra Node.js flags for the Bullpen API and dispatcher processes,
+                     space-separated, after those of infra/docker/node-flags that the
+                     services ship with. Default: none.
+  --baseline-node-args=<flags>
+                     Node.js flags for the hand-written baseline processes,
+                     space-separated, such as --baseline-node-args=--max-semi-space-size=64.
+                     Default: none.
   --profile <dir>    Write CPU profiles of every measured process into <dir>, one
                      directory per process. Summarise one with
                      pnpm --filter @bullpen/bench profile-summary <file.cpuprofile>
@@ -48,6 +56,7 @@ interface BenchOptions {
   readonly runs: number;
   readonly profileDir: string | undefined;
   readonly bullpenNodeArgs: string[];
+  readonly baselineNodeArgs: string[];
   readonly write: boolean;
 }
 
@@ -59,6 +68,7 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
       runs: { type: 'string', default: String(MIN_RUNS) },
       profile: { type: 'string' },
       'bullpen-node-args': { type: 'string', default: '' },
+      'baseline-node-args': { type: 'string', default: '' },
       'no-write': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -81,9 +91,15 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
     paths,
     runs,
     profileDir: values.profile,
-    bullpenNodeArgs: values['bullpen-node-args'].split(' ').filter((arg) => arg !== ''),
+    bullpenNodeArgs: [...readServiceNodeFlags(), ...splitFlags(values['bullpen-node-args'])],
+    baselineNodeArgs: splitFlags(values['baseline-node-args']),
     write: !values['no-write'] && values.path === undefined,
   };
+}
+
+/** Splits a space-separated flag list such as `--a=1 --b`. */
+function splitFlags(value: string): string[] {
+  return value.split(' ').filter((flag) => flag !== '');
 }
 
 async function main(): Promise<void> {
@@ -101,6 +117,7 @@ async function main(): Promise<void> {
     runs: options.runs,
     profileDir: options.profileDir,
     bullpenNodeArgs: options.bullpenNodeArgs,
+    baselineNodeArgs: options.baselineNodeArgs,
     log: (message) => console.error(`[bench] ${message}`),
   };
   context.log(
@@ -130,6 +147,7 @@ async function main(): Promise<void> {
       runs: options.runs,
       redisIsPrivate: redis.isPrivate,
       bullpenNodeArgs: options.bullpenNodeArgs,
+      baselineNodeArgs: options.baselineNodeArgs,
       startedAt,
       durationS: (Date.now() - startedAt.getTime()) / 1000,
       loadAtEnd: os.loadavg(),

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import autocannon from 'autocannon';
 import { INGEST_JOB } from '../support/bench-job';
 import { BenchChild } from '../support/child-process';
-import { bullpenArgs, profileArgs, type BenchContext } from '../support/context';
+import { baselineArgs, bullpenArgs, type BenchContext } from '../support/context';
 import { ratioRow, type PathReport } from '../support/report';
 import { summarize } from '../support/stats';
 
@@ -201,7 +201,7 @@ async function measureServer(
     nodeArgs:
       server === API_SERVER
         ? bullpenArgs(context, `server-${queue}`)
-        : profileArgs(context, `server-${queue}`),
+        : baselineArgs(context, `server-${queue}`),
   });
   try {
     const listening = await child.waitForLine(
@@ -269,7 +269,7 @@ async function measureDirect(
       WARMUP_MS: String(WARMUP_S * 1000),
       DURATION_MS: String(DURATION_S * 1000),
     },
-    nodeArgs: profileArgs(context, `direct-ingest-${queue}`),
+    nodeArgs: baselineArgs(context, `direct-ingest-${queue}`),
   });
   try {
     const line = await child.waitForLine(

@@ -8,8 +8,13 @@ export interface BenchContext {
   readonly runs: number;
   /** Directory for `--cpu-prof` output of the measured processes; undefined turns profiling off. */
   readonly profileDir: string | undefined;
-  /** Extra Node.js flags for Bullpen's own processes (API and dispatcher), not the baselines. */
+  /**
+   * Node.js flags of Bullpen's own processes (API and dispatcher): those of
+   * infra/docker/node-flags, which the services ship with, then any extra ones.
+   */
   readonly bullpenNodeArgs: readonly string[];
+  /** Node.js flags of the hand-written baselines; none unless asked for. */
+  readonly baselineNodeArgs: readonly string[];
   /** Prints a progress line on standard error. */
   log(message: string): void;
 }
@@ -25,9 +30,14 @@ export function profileArgs(context: BenchContext, name: string): string[] {
   return ['--cpu-prof', `--cpu-prof-dir=${path.resolve(context.profileDir, name)}`];
 }
 
-/** Node.js flags of a Bullpen process (API or dispatcher): the extra flags, then profiling. */
+/** Node.js flags of a Bullpen process (API or dispatcher): its flags, then profiling. */
 export function bullpenArgs(context: BenchContext, name: string): string[] {
   return [...context.bullpenNodeArgs, ...profileArgs(context, name)];
+}
+
+/** Node.js flags of a hand-written baseline process: its flags, then profiling. */
+export function baselineArgs(context: BenchContext, name: string): string[] {
+  return [...context.baselineNodeArgs, ...profileArgs(context, name)];
 }
 
 /** Environment every dispatcher child gets besides its Redis and endpoint settings. */

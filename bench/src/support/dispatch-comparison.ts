@@ -6,7 +6,7 @@ import {
 import { Queue } from 'bullmq';
 import type { RequestFormat } from '../children/request-format';
 import { BenchChild } from './child-process';
-import { bullpenArgs, dispatcherEnv, profileArgs, type BenchContext } from './context';
+import { baselineArgs, bullpenArgs, dispatcherEnv, type BenchContext } from './context';
 import { measureDrain, type DrainResult, type DrainSettings } from './drain-run';
 import { readClockTicksPerSecond } from './proc-stats';
 import { ratioRow, type ResultRow } from './report';
@@ -208,6 +208,6 @@ function startBaselineChild(
       REQUEST_FORMAT: format,
       ...settings.baselineEnv,
     },
-    nodeArgs: profileArgs(context, queueName),
+    nodeArgs: baselineArgs(context, queueName),
   });
 }

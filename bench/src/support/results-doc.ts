@@ -12,8 +12,10 @@ export interface RunDescription {
   readonly machine: MachineInfo;
   readonly runs: number;
   readonly redisIsPrivate: boolean;
-  /** Extra Node.js flags given to Bullpen's processes. */
+  /** Node.js flags of Bullpen's processes. */
   readonly bullpenNodeArgs: readonly string[];
+  /** Node.js flags of the hand-written baselines. */
+  readonly baselineNodeArgs: readonly string[];
   readonly startedAt: Date;
   readonly durationS: number;
   /** Load averages over 1, 5 and 15 minutes when the last path finished. */
@@ -30,7 +32,8 @@ export function renderResults(run: RunDescription, reports: readonly PathReport[
     `- CPU: ${machine.cpuModel}, ${machine.cores} cores; memory ${machine.memoryGiB.toFixed(1)} GiB; ${machine.os}`,
     `- Node.js ${machine.node}, BullMQ ${machine.bullmq}, Redis ${machine.redis} (${run.redisIsPrivate ? 'private redis-server started by the bench' : 'REDIS_URL, shared'})`,
     `- Load average (1, 5, 15 min): ${load(machine.loadAtStart)} at the start, ${load(run.loadAtEnd)} at the end`,
-    `- Extra Node.js flags of the Bullpen API and dispatcher: ${run.bullpenNodeArgs.length === 0 ? 'none' : run.bullpenNodeArgs.join(' ')}`,
+    `- Node.js flags of the Bullpen API and dispatcher: ${describeFlags(run.bullpenNodeArgs)} (infra/docker/node-flags, as the services ship)`,
+    `- Node.js flags of the hand-written baselines: ${describeFlags(run.baselineNodeArgs)}`,
     '',
     renderTable(reports),
     '',
@@ -40,6 +43,10 @@ export function renderResults(run: RunDescription, reports: readonly PathReport[
     '',
     renderSettings(reports),
   ].join('\n');
+}
+
+function describeFlags(flags: readonly string[]): string {
+  return flags.length === 0 ? 'none' : flags.map((flag) => `\`${flag}\``).join(' ');
 }
 
 /**

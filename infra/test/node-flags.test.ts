@@ -1,0 +1,97 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ChildService } from '../../scripts/lib/child-service';
+
+/** Shape of scripts/lib/service-node-flags.cjs. */
+interface ServiceNodeFlagsModule {
+  NODE_FLAGS_FILE: string;
+  readServiceNodeFlags(file?: string): string[];
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const flagsModule = require('../../scripts/lib/service-node-flags.cjs') as ServiceNodeFlagsModule;
+const { NODE_FLAGS_FILE, readServiceNodeFlags } = flagsModule;
+
+const REPO_ROOT = path.join(__dirname, '..', '..');
+const ENTRYPOINT = path.join(REPO_ROOT, 'infra', 'docker', 'entrypoint.sh');
+
+describe('service Node.js flags', () => {
+  let workDir: string;
+
+  beforeEach(() => {
+    workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bullpen-node-flags-'));
+  });
+
+  afterEach(() => {
+    fs.rmSync(workDir, { recursive: true, force: true });
+  });
+
+  test('reads the flags without comments', () => {
+    const flags = readServiceNodeFlags();
+    expect(flags).toContain('--max-semi-space-size=64');
+    expect(flags.every((flag) => flag.startsWith('--') && !/\s/.test(flag))).toBe(true);
+
+    const custom = path.join(workDir, 'node-flags');
+    fs.writeFileSync(custom, '# a comment\n\n  --one=1  \n   # indented comment\n--two\n');
+    expect(readServiceNodeFlags(custom)).toEqual(['--one=1', '--two']);
+  });
+
+  test('node accepts every flag', () => {
+    const result = spawnSync(
+      process.execPath,
+      [...readServiceNodeFlags(), '-e', 'process.stdout.write("ok")'],
+      { encoding: 'utf8' },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe('ok');
+  });
+
+  test('entrypoint passes the flags to node', () => {
+    const binDir = path.join(workDir, 'bin');
+    const appDir = path.join(workDir, 'app');
+    fs.mkdirSync(binDir);
+    fs.mkdirSync(appDir);
+    fs.copyFileSync(NODE_FLAGS_FILE, path.join(appDir, 'node-flags'));
+    // A stand-in for node that prints each argument on a line of its own.
+    const fakeNode = path.join(binDir, 'node');
+    fs.writeFileSync(fakeNode, '#!/bin/sh\nfor arg in "$@"; do echo "$arg"; done\n');
+    fs.chmodSync(fakeNode, 0o755);
+
+    const output = execFileSync('sh', [ENTRYPOINT, 'dispatcher', '--extra'], {
+      encoding: 'utf8',
+      env: { PATH: `${binDir}:${process.env.PATH}`, BULLPEN_APP_DIR: appDir },
+    });
+    expect(output.trim().split('\n')).toEqual([
+      '--enable-source-maps',
+      ...readServiceNodeFlags(),
+      path.join(appDir, 'dispatcher.js'),
+      '--extra',
+    ]);
+  });
+
+  test('image copies the flags file', () => {
+    const dockerfile = fs.readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/^COPY infra\/docker\/node-flags \/app\/node-flags$/m);
+  });
+
+  test('local stack service gets the flags', async () => {
+    const entry = path.join(workDir, 'print-flags.ts');
+    fs.writeFileSync(entry, 'process.stdout.write(JSON.stringify(process.execArgv));\n');
+    const logFile = path.join(workDir, 'service.log');
+
+    const service = ChildService.start({
+      name: 'print-flags',
+      entry,
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH },
+      logFile,
+    });
+    const exit = await service.exited;
+
+    expect(exit).toEqual({ code: 0, signal: null });
+    const execArgv = JSON.parse(fs.readFileSync(logFile, 'utf8')) as string[];
+    expect(execArgv.slice(0, readServiceNodeFlags().length)).toEqual(readServiceNodeFlags());
+  });
+});
