@@ -3,6 +3,7 @@ import autocannon from 'autocannon';
 import { INGEST_JOB } from '../support/bench-job';
 import { BenchChild } from '../support/child-process';
 import { baselineArgs, bullpenArgs, type BenchContext } from '../support/context';
+import { readClockTicksPerSecond, readCpuMs } from '../support/proc-stats';
 import { ratioRow, type PathReport } from '../support/report';
 import { summarize } from '../support/stats';
 
@@ -20,6 +21,13 @@ interface IngestMeasurement {
   readonly requestsPerSecond: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /**
+   * CPU time per job, in µs, of every process that took part in the measured window: the
+   * server, the Redis server and the load generator (the bench process), or the direct
+   * process and the Redis server. NaN when Redis is shared, because its CPU time then
+   * includes other clients.
+   */
+  readonly cpuUsPerJob: number;
 }
 
 type IngestKind =
@@ -65,6 +73,7 @@ export async function benchIngest(context: BenchContext): Promise<PathReport> {
   const jobsPerSecond = (measurement: IngestMeasurement) => measurement.jobsPerSecond;
   const p50 = (measurement: IngestMeasurement) => measurement.p50Ms;
   const p99 = (measurement: IngestMeasurement) => measurement.p99Ms;
+  const cpuPerJob = (measurement: IngestMeasurement) => measurement.cpuUsPerJob;
   const baseline = (label: string, kind: IngestKind, pick: (m: IngestMeasurement) => number) => ({
     label,
     summary: series(kind, pick),
@@ -84,6 +93,7 @@ export async function benchIngest(context: BenchContext): Promise<PathReport> {
       'the direct baseline pays for no HTTP hop and no HTTP client, while in the HTTP rows autocannon shares the 2 cores with the server',
       'minimal node:http server (reference, no target): the same load against `bench/src/children/minimal-ingest-server.ts`, which checks the token, parses the array and calls `Queue.add` or `addBulk` and returns only the ids, with no validation and no job JSON',
       'latency: per request for the HTTP rows (autocannon), per call for the direct rows; bulk latency is per 100-job request or call',
+      'CPU per job: user and system CPU time over the measured window of every process taking part (server, redis-server and the bench process running autocannon; or the direct process and redis-server), divided by the jobs added; with 2 cores, no setup can add more than 2,000,000 / (CPU per job) jobs a second; measured only with the private redis-server',
       'order alternates between runs; each measurement writes to a new queue, deleted afterwards',
     ],
     rows: [
@@ -113,6 +123,20 @@ export async function benchIngest(context: BenchContext): Promise<PathReport> {
         'ms',
         series('api-single', p99),
         baseline(direct, 'direct-add', p99),
+        undefined,
+      ),
+      ratioRow(
+        'single-job CPU per job, all processes',
+        'µs',
+        series('api-single', cpuPerJob),
+        baseline(direct, 'direct-add', cpuPerJob),
+        undefined,
+      ),
+      ratioRow(
+        'single-job CPU per job, all processes',
+        'µs',
+        series('api-single', cpuPerJob),
+        baseline(minimal, 'minimal-single', cpuPerJob),
         undefined,
       ),
       ratioRow(
@@ -208,7 +232,8 @@ async function measureServer(
       (line) => line.msg === 'api listening',
       READY_TIMEOUT_MS,
     );
-    return await measureApi(String(listening.url), token, queue, jobsPerRequest);
+    const cpuMs = cpuMeter(context, child.pid);
+    return await measureApi(String(listening.url), token, queue, jobsPerRequest, cpuMs);
   } catch (error) {
     throw child.withOutput(error as Error);
   } finally {
@@ -221,6 +246,7 @@ async function measureApi(
   token: string,
   queue: string,
   jobsPerRequest: number,
+  cpuMs: () => number,
 ): Promise<IngestMeasurement> {
   const settings: autocannon.Options = {
     url: `${apiUrl}/queues/${queue}/jobs`,
@@ -230,14 +256,18 @@ async function measureApi(
     body: JSON.stringify(Array.from({ length: jobsPerRequest }, () => INGEST_JOB)),
   };
   checkAllSucceeded(await autocannon({ ...settings, duration: WARMUP_S }));
+  const cpuBeforeMs = cpuMs();
   const result = checkAllSucceeded(await autocannon({ ...settings, duration: DURATION_S }));
+  const cpuSpentMs = cpuMs() - cpuBeforeMs;
 
   const requestsPerSecond = result.requests.total / result.duration;
+  const jobs = result.requests.total * jobsPerRequest;
   return {
     requestsPerSecond,
     jobsPerSecond: requestsPerSecond * jobsPerRequest,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
+    cpuUsPerJob: (cpuSpentMs * 1000) / jobs,
   };
 }
 
@@ -272,17 +302,45 @@ async function measureDirect(
     nodeArgs: baselineArgs(context, `direct-ingest-${queue}`),
   });
   try {
+    const timeoutMs = (WARMUP_S + DURATION_S) * 1000 + READY_TIMEOUT_MS;
+    await child.waitForLine((candidate) => candidate.msg === 'ingest measuring', timeoutMs);
+    const redisBeforeMs = redisCpuMs(context);
     const line = await child.waitForLine(
       (candidate) => candidate.msg === 'ingest result',
-      (WARMUP_S + DURATION_S) * 1000 + READY_TIMEOUT_MS,
+      timeoutMs,
     );
+    const redisSpentMs = redisCpuMs(context) - redisBeforeMs;
+    const jobs = Number(line.calls) * bulkSize;
     return {
       requestsPerSecond: Number(line.callsPerSecond),
       jobsPerSecond: Number(line.jobsPerSecond),
       p50Ms: Number(line.p50Ms),
       p99Ms: Number(line.p99Ms),
+      cpuUsPerJob: ((Number(line.cpuMs) + redisSpentMs) * 1000) / jobs,
     };
   } finally {
     await child.stop();
   }
+}
+
+let clockTicksPerSecond: number | undefined;
+
+/** CPU time of the private redis-server so far in ms, or NaN when Redis is shared. */
+function redisCpuMs(context: BenchContext): number {
+  if (context.redis.pid === undefined) return Number.NaN;
+  clockTicksPerSecond ??= readClockTicksPerSecond();
+  return readCpuMs(context.redis.pid, clockTicksPerSecond);
+}
+
+/**
+ * Returns a reader of the CPU time so far, in ms, of a server process, the Redis server and
+ * this process, which runs the load generator while a server is measured.
+ */
+function cpuMeter(context: BenchContext, serverPid: number): () => number {
+  clockTicksPerSecond ??= readClockTicksPerSecond();
+  const ticks = clockTicksPerSecond;
+  return () => {
+    const own = process.cpuUsage();
+    return readCpuMs(serverPid, ticks) + redisCpuMs(context) + (own.user + own.system) / 1000;
+  };
 }

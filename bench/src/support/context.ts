@@ -13,7 +13,7 @@ export interface BenchContext {
    * infra/docker/node-flags, which the services ship with, then any extra ones.
    */
   readonly bullpenNodeArgs: readonly string[];
-  /** Node.js flags of the hand-written baselines; none unless asked for. */
+  /** Node.js flags of the hand-written baselines: those of --baseline-node-args, by default none. */
   readonly baselineNodeArgs: readonly string[];
   /** Prints a progress line on standard error. */
   log(message: string): void;
