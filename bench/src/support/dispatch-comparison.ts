@@ -101,6 +101,7 @@ function comparisonRows(
     summarize(results.get(variant)!.map(pick));
   const throughput = (drain: DrainResult) => drain.jobsPerSecond;
   const cpu = (drain: DrainResult) => drain.workerCpuUsPerJob;
+  const allCpu = (drain: DrainResult) => drain.allCpuUsPerJob;
   const minimal = `hand-written ${settings.baselineLabel}, minimal request`;
   const sameRequest = `hand-written ${settings.baselineLabel}, Bullpen's request`;
 
@@ -131,6 +132,20 @@ function comparisonRows(
       'µs',
       series('bullpen', cpu),
       { label: sameRequest, summary: series('hand-written-bullpen', cpu) },
+      undefined,
+    ),
+    ratioRow(
+      'CPU per job, all processes',
+      'µs',
+      series('bullpen', allCpu),
+      { label: minimal, summary: series('hand-written-minimal', allCpu) },
+      undefined,
+    ),
+    ratioRow(
+      'CPU per job, all processes',
+      'µs',
+      series('bullpen', allCpu),
+      { label: sameRequest, summary: series('hand-written-bullpen', allCpu) },
       undefined,
     ),
   ];
@@ -167,7 +182,11 @@ async function measureVariant(
       READY_TIMEOUT_MS,
     );
 
-    return await measureDrain(queue, { pid: child.pid, clockTicksPerSecond }, settings.drain);
+    return await measureDrain(
+      queue,
+      { pid: child.pid, clockTicksPerSecond, redisPid: context.redis.pid },
+      settings.drain,
+    );
   } catch (error) {
     throw child ? child.withOutput(error as Error) : error;
   } finally {

@@ -15,12 +15,19 @@ export interface DrainResult {
   readonly durationMs: number;
   /** CPU time the worker process used per timed job, in microseconds. */
   readonly workerCpuUsPerJob: number;
+  /**
+   * CPU time per timed job, in microseconds, of the worker process, the Redis server and
+   * this process, which runs the endpoint or the Lambda host. NaN when Redis is shared.
+   */
+  readonly allCpuUsPerJob: number;
 }
 
 /** The process that runs the worker, whose CPU time is read around the timed batch. */
 export interface WorkerProcess {
   readonly pid: number;
   readonly clockTicksPerSecond: number;
+  /** The private redis-server; undefined when Redis is shared. */
+  readonly redisPid: number | undefined;
 }
 
 const POLL_INTERVAL_MS = 10;
@@ -44,11 +51,13 @@ export async function measureDrain(
   await queue.pause();
   await addJobs(queue, settings.jobCount, 'timed');
   const cpuBeforeMs = readCpuMs(worker.pid, worker.clockTicksPerSecond);
+  const otherCpuBeforeMs = readOtherCpuMs(worker);
   const startedAtMs = Date.now();
   await queue.resume();
   await waitForFinished(queue, settings.warmupJobCount + settings.jobCount, settings.timeoutMs);
   // The worker is idle once its last job is done, so the polling delay adds almost no CPU.
   const cpuMs = readCpuMs(worker.pid, worker.clockTicksPerSecond) - cpuBeforeMs;
+  const otherCpuMs = readOtherCpuMs(worker) - otherCpuBeforeMs;
 
   // BullMQ lists completed jobs newest first, so the first one finished last.
   const [lastJob] = await queue.getCompleted(0, 0);
@@ -57,7 +66,18 @@ export async function measureDrain(
     jobsPerSecond: (settings.jobCount * 1000) / durationMs,
     durationMs,
     workerCpuUsPerJob: (cpuMs * 1000) / settings.jobCount,
+    allCpuUsPerJob: ((cpuMs + otherCpuMs) * 1000) / settings.jobCount,
   };
+}
+
+/** Reads the CPU time so far, in ms, of the Redis server and this process; NaN for a shared Redis. */
+function readOtherCpuMs(worker: WorkerProcess): number {
+  const redisMs =
+    worker.redisPid === undefined
+      ? Number.NaN
+      : readCpuMs(worker.redisPid, worker.clockTicksPerSecond);
+  const own = process.cpuUsage();
+  return redisMs + (own.user + own.system) / 1000;
 }
 
 async function addJobs(queue: Queue, count: number, batch: string): Promise<void> {
