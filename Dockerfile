@@ -27,7 +27,7 @@ FROM --platform=linux/arm64 ${NODE_IMAGE}
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /out/ /app/
-COPY infra/docker/node-flags /app/node-flags
+COPY infra/docker/api.node-flags infra/docker/dispatcher.node-flags /app/
 COPY infra/docker/entrypoint.sh /usr/local/bin/bullpen
 USER node
 ENTRYPOINT ["/usr/local/bin/bullpen"]

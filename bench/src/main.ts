@@ -9,13 +9,13 @@ import { benchIdle } from './paths/idle';
 import { benchIngest } from './paths/ingest';
 import { benchLatency } from './paths/latency';
 import { openBenchRedis } from './support/bench-redis';
-import type { BenchContext } from './support/context';
+import type { BenchContext, BullpenService } from './support/context';
 import { describeMachine } from './support/machine';
 import { failedReport, renderTable, type PathReport } from './support/report';
 import { RESULTS_DOC, renderResults, writeResults } from './support/results-doc';
 
 const { readServiceNodeFlags } = require('../../scripts/lib/service-node-flags.cjs') as {
-  readServiceNodeFlags(): string[];
+  readServiceNodeFlags(service: BullpenService): string[];
 };
 
 const PATHS: Record<string, (context: BenchContext) => Promise<PathReport>> = {
@@ -36,8 +36,8 @@ const USAGE = `Usage: pnpm bench [options]
   --runs <n>         Measurements per figure, ${MIN_RUNS} to ${MAX_RUNS}; default ${MIN_RUNS}.
   --bullpen-node-args=<flags>
                      Extra Node.js flags for the Bullpen API and dispatcher processes,
-                     space-separated, after those of infra/docker/node-flags that the
-                     services ship with. Default: none.
+                     space-separated, after those of infra/docker/<service>.node-flags
+                     that the services ship with. Default: none.
   --baseline-node-args=<flags>
                      Node.js flags for the hand-written baseline processes,
                      space-separated, such as --baseline-node-args=--max-semi-space-size=64.
@@ -55,7 +55,7 @@ interface BenchOptions {
   readonly paths: string[];
   readonly runs: number;
   readonly profileDir: string | undefined;
-  readonly bullpenNodeArgs: string[];
+  readonly bullpenNodeArgs: Record<BullpenService, string[]>;
   readonly baselineNodeArgs: string[];
   readonly write: boolean;
 }
@@ -91,7 +91,13 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
     paths,
     runs,
     profileDir: values.profile,
-    bullpenNodeArgs: [...readServiceNodeFlags(), ...splitFlags(values['bullpen-node-args'])],
+    bullpenNodeArgs: {
+      api: [...readServiceNodeFlags('api'), ...splitFlags(values['bullpen-node-args'])],
+      dispatcher: [
+        ...readServiceNodeFlags('dispatcher'),
+        ...splitFlags(values['bullpen-node-args']),
+      ],
+    },
     baselineNodeArgs: splitFlags(values['baseline-node-args']),
     write: !values['no-write'] && values.path === undefined,
   };

@@ -6,13 +6,15 @@ import { ChildService } from '../../scripts/lib/child-service';
 
 /** Shape of scripts/lib/service-node-flags.cjs. */
 interface ServiceNodeFlagsModule {
-  NODE_FLAGS_FILE: string;
-  readServiceNodeFlags(file?: string): string[];
+  SERVICES: readonly string[];
+  nodeFlagsFile(service: string): string;
+  readNodeFlagsFile(file: string): string[];
+  readServiceNodeFlags(service: string): string[];
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const flagsModule = require('../../scripts/lib/service-node-flags.cjs') as ServiceNodeFlagsModule;
-const { NODE_FLAGS_FILE, readServiceNodeFlags } = flagsModule;
+const { SERVICES, nodeFlagsFile, readNodeFlagsFile, readServiceNodeFlags } = flagsModule;
 
 const REPO_ROOT = path.join(__dirname, '..', '..');
 const ENTRYPOINT = path.join(REPO_ROOT, 'infra', 'docker', 'entrypoint.sh');
@@ -29,54 +31,68 @@ describe('service Node.js flags', () => {
   });
 
   test('reads the flags without comments', () => {
-    const flags = readServiceNodeFlags();
-    expect(flags).toContain('--max-semi-space-size=64');
-    expect(flags.every((flag) => flag.startsWith('--') && !/\s/.test(flag))).toBe(true);
-
-    const custom = path.join(workDir, 'node-flags');
+    const custom = path.join(workDir, 'custom.node-flags');
     fs.writeFileSync(custom, '# a comment\n\n  --one=1  \n   # indented comment\n--two\n');
-    expect(readServiceNodeFlags(custom)).toEqual(['--one=1', '--two']);
+
+    expect(readNodeFlagsFile(custom)).toEqual(['--one=1', '--two']);
   });
 
-  test('node accepts every flag', () => {
-    const result = spawnSync(
-      process.execPath,
-      [...readServiceNodeFlags(), '-e', 'process.stdout.write("ok")'],
-      { encoding: 'utf8' },
+  test('each service sets its young generation size', () => {
+    expect(readServiceNodeFlags('api')).toContain('--max-semi-space-size=64');
+    expect(readServiceNodeFlags('dispatcher')).toContain('--max-semi-space-size=32');
+  });
+
+  test('rejects an unknown service', () => {
+    expect(() => readServiceNodeFlags('worker')).toThrow(
+      'Unknown service "worker": use one of api, dispatcher',
     );
+  });
+
+  test.each(['api', 'dispatcher'])('node accepts every %s flag', (service) => {
+    const flags = readServiceNodeFlags(service);
+    expect(flags.every((flag) => flag.startsWith('--') && !/\s/.test(flag))).toBe(true);
+
+    const result = spawnSync(process.execPath, [...flags, '-e', 'process.stdout.write("ok")'], {
+      encoding: 'utf8',
+    });
     expect(result.stderr).toBe('');
     expect(result.stdout).toBe('ok');
   });
 
-  test('entrypoint passes the flags to node', () => {
+  test.each(['api', 'dispatcher'])('entrypoint passes the %s flags to node', (service) => {
     const binDir = path.join(workDir, 'bin');
     const appDir = path.join(workDir, 'app');
     fs.mkdirSync(binDir);
     fs.mkdirSync(appDir);
-    fs.copyFileSync(NODE_FLAGS_FILE, path.join(appDir, 'node-flags'));
+    for (const name of SERVICES) {
+      fs.copyFileSync(nodeFlagsFile(name), path.join(appDir, `${name}.node-flags`));
+    }
     // A stand-in for node that prints each argument on a line of its own.
     const fakeNode = path.join(binDir, 'node');
     fs.writeFileSync(fakeNode, '#!/bin/sh\nfor arg in "$@"; do echo "$arg"; done\n');
     fs.chmodSync(fakeNode, 0o755);
 
-    const output = execFileSync('sh', [ENTRYPOINT, 'dispatcher', '--extra'], {
+    const output = execFileSync('sh', [ENTRYPOINT, service, '--extra'], {
       encoding: 'utf8',
       env: { PATH: `${binDir}:${process.env.PATH}`, BULLPEN_APP_DIR: appDir },
     });
     expect(output.trim().split('\n')).toEqual([
       '--enable-source-maps',
-      ...readServiceNodeFlags(),
-      path.join(appDir, 'dispatcher.js'),
+      ...readServiceNodeFlags(service),
+      path.join(appDir, `${service}.js`),
       '--extra',
     ]);
   });
 
-  test('image copies the flags file', () => {
+  test('image copies both flags files', () => {
     const dockerfile = fs.readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
-    expect(dockerfile).toMatch(/^COPY infra\/docker\/node-flags \/app\/node-flags$/m);
+
+    expect(dockerfile).toMatch(
+      /^COPY infra\/docker\/api\.node-flags infra\/docker\/dispatcher\.node-flags \/app\/$/m,
+    );
   });
 
-  test('local stack service gets the flags', async () => {
+  test('child service gets the given flags', async () => {
     const entry = path.join(workDir, 'print-flags.ts');
     fs.writeFileSync(entry, 'process.stdout.write(JSON.stringify(process.execArgv));\n');
     const logFile = path.join(workDir, 'service.log');
@@ -87,11 +103,12 @@ describe('service Node.js flags', () => {
       cwd: REPO_ROOT,
       env: { PATH: process.env.PATH },
       logFile,
+      nodeFlags: readServiceNodeFlags('dispatcher'),
     });
     const exit = await service.exited;
 
     expect(exit).toEqual({ code: 0, signal: null });
     const execArgv = JSON.parse(fs.readFileSync(logFile, 'utf8')) as string[];
-    expect(execArgv.slice(0, readServiceNodeFlags().length)).toEqual(readServiceNodeFlags());
+    expect(execArgv.slice(0, 1)).toEqual(['--max-semi-space-size=32']);
   });
 });

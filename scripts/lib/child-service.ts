@@ -3,10 +3,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-const { readServiceNodeFlags } = require('./service-node-flags.cjs') as {
-  readServiceNodeFlags(): string[];
-};
-
 export interface ChildExit {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
@@ -22,11 +18,12 @@ export interface ChildServiceOptions {
   readonly env: NodeJS.ProcessEnv;
   /** Receives the child's standard output and error, truncated at start. */
   readonly logFile: string;
+  /** Node.js flags before the entry, such as those of infra/docker/<service>.node-flags. */
+  readonly nodeFlags?: readonly string[];
 }
 
 /**
- * One service of the local stack, run as `node <flags> --import tsx <entry>` with the flags of
- * infra/docker/node-flags, as in the container: the same code that
+ * One service of the local stack, run as `node <flags> --import tsx <entry>`: the same code that
  * `pnpm api` or `pnpm dispatcher` runs, without the pnpm and tsx command wrappers in between.
  * With no wrapper, the pid is the service's own, so a signal reaches the service's handler
  * exactly once and its exit code is the service's.
@@ -68,7 +65,14 @@ export class ChildService {
 
     const child = spawn(
       process.execPath,
-      [...readServiceNodeFlags(), '--import', tsxLoader, '--import', exitWithParent, options.entry],
+      [
+        ...(options.nodeFlags ?? []),
+        '--import',
+        tsxLoader,
+        '--import',
+        exitWithParent,
+        options.entry,
+      ],
       {
         cwd: options.cwd,
         env: options.env,

@@ -32,6 +32,11 @@ const { startLocalRedis, findFreePort } = require('./local-redis.cjs') as {
   findFreePort(): Promise<number>;
 };
 
+const { SERVICES, readServiceNodeFlags } = require('./service-node-flags.cjs') as {
+  SERVICES: readonly string[];
+  readServiceNodeFlags(service: string): string[];
+};
+
 const STARTUP_TIMEOUT_MS = 30_000;
 const SERVICE_STOP_GRACE_MS = 5_000;
 const REDIS_STOP_TIMEOUT_MS = 10_000;
@@ -201,6 +206,8 @@ class LocalStack {
   private startService(name: string, entry: string, variables: Record<string, string>) {
     const service = ChildService.start({
       name,
+      // The API and the dispatcher run with the flags of their container.
+      nodeFlags: SERVICES.includes(name) ? readServiceNodeFlags(name) : [],
       entry: path.join(this.config.repoRoot, entry),
       cwd: this.config.repoRoot,
       env: { ...inheritedEnvironment(), LOG_LEVEL: this.config.logLevel, ...variables },

@@ -1,14 +1,24 @@
 'use strict';
-// Reads the Node.js flags that the API and the dispatcher run with (infra/docker/node-flags).
-// CommonJS so that the start scripts, the bench and the tests can all load it.
+// Reads the Node.js flags that the API and the dispatcher run with, from
+// infra/docker/<service>.node-flags. CommonJS so that the start scripts, the bench and the
+// tests can all load it.
 
 const fs = require('node:fs');
 const path = require('node:path');
 
-const NODE_FLAGS_FILE = path.join(__dirname, '..', '..', 'infra', 'docker', 'node-flags');
+const NODE_FLAGS_DIR = path.join(__dirname, '..', '..', 'infra', 'docker');
+const SERVICES = ['api', 'dispatcher'];
+
+/** Returns the path of a service's node-flags file. */
+function nodeFlagsFile(service) {
+  if (!SERVICES.includes(service)) {
+    throw new Error(`Unknown service "${service}": use one of ${SERVICES.join(', ')}`);
+  }
+  return path.join(NODE_FLAGS_DIR, `${service}.node-flags`);
+}
 
 /** Returns the flags of a node-flags file: one per line, without blank and `#` comment lines. */
-function readServiceNodeFlags(file = NODE_FLAGS_FILE) {
+function readNodeFlagsFile(file) {
   return fs
     .readFileSync(file, 'utf8')
     .split('\n')
@@ -16,4 +26,9 @@ function readServiceNodeFlags(file = NODE_FLAGS_FILE) {
     .filter((line) => line !== '' && !line.startsWith('#'));
 }
 
-module.exports = { NODE_FLAGS_FILE, readServiceNodeFlags };
+/** Returns the Node.js flags of the `api` or `dispatcher` service. */
+function readServiceNodeFlags(service) {
+  return readNodeFlagsFile(nodeFlagsFile(service));
+}
+
+module.exports = { SERVICES, nodeFlagsFile, readNodeFlagsFile, readServiceNodeFlags };

@@ -15,6 +15,11 @@ const START_SCRIPT = path.join(REPO_ROOT, 'scripts/start.mjs');
 const DEMO_TIMEOUT_MS = 60_000;
 const EXIT_TIMEOUT_MS = 30_000;
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { readServiceNodeFlags } = require('../../scripts/lib/service-node-flags.cjs') as {
+  readServiceNodeFlags(service: string): string[];
+};
+
 jest.setTimeout(120_000);
 
 interface Exit {
@@ -266,6 +271,17 @@ describe('npm start until Ctrl-C', () => {
       expect(logs).toEqual(printed.logs);
       expect(printed.returned?.startsWith(JSON.stringify(job.returnvalue).slice(0, 100))).toBe(
         true,
+      );
+    }
+  });
+
+  test('services run with their node flags', () => {
+    for (const service of ['api', 'dispatcher']) {
+      const pid = stack.pids.get(service);
+      expect(pid).toBeDefined();
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      expect(argv.slice(1, 1 + readServiceNodeFlags(service).length)).toEqual(
+        readServiceNodeFlags(service),
       );
     }
   });

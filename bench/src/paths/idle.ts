@@ -151,7 +151,7 @@ async function measureIdleDispatcher(
     name: 'Bullpen dispatcher',
     script: 'services/dispatcher/src/main.ts',
     env: dispatcherEnv(context),
-    nodeArgs: bullpenArgs(context, `dispatcher-idle-${queueCount}`),
+    nodeArgs: bullpenArgs(context, 'dispatcher', `dispatcher-idle-${queueCount}`),
   });
   try {
     await waitForWorkers(child, queueCount);

@@ -224,7 +224,7 @@ async function measureServer(
     },
     nodeArgs:
       server === API_SERVER
-        ? bullpenArgs(context, `server-${queue}`)
+        ? bullpenArgs(context, 'api', `server-${queue}`)
         : baselineArgs(context, `server-${queue}`),
   });
   try {

@@ -55,7 +55,7 @@ export async function benchLatency(context: BenchContext): Promise<PathReport> {
     name: 'Bullpen dispatcher',
     script: 'bench/src/children/dispatcher.ts',
     env: dispatcherEnv(context),
-    nodeArgs: bullpenArgs(context, 'dispatcher-latency'),
+    nodeArgs: bullpenArgs(context, 'dispatcher', 'dispatcher-latency'),
   });
   const api = BenchChild.start({
     name: 'Bullpen API',
@@ -69,7 +69,7 @@ export async function benchLatency(context: BenchContext): Promise<PathReport> {
       ENDPOINT_ALLOWLIST: '127.0.0.0/8',
       LOG_LEVEL: 'info',
     },
-    nodeArgs: bullpenArgs(context, 'api-latency'),
+    nodeArgs: bullpenArgs(context, 'api', 'api-latency'),
   });
   const baselineWorker = BenchChild.start({
     name: 'hand-written worker',

@@ -9,10 +9,10 @@ export interface BenchContext {
   /** Directory for `--cpu-prof` output of the measured processes; undefined turns profiling off. */
   readonly profileDir: string | undefined;
   /**
-   * Node.js flags of Bullpen's own processes (API and dispatcher): those of
-   * infra/docker/node-flags, which the services ship with, then any extra ones.
+   * Node.js flags of Bullpen's own processes: those of infra/docker/<service>.node-flags,
+   * which the services ship with, then the extra ones of --bullpen-node-args.
    */
-  readonly bullpenNodeArgs: readonly string[];
+  readonly bullpenNodeArgs: Readonly<Record<BullpenService, readonly string[]>>;
   /** Node.js flags of the hand-written baselines: those of --baseline-node-args, by default none. */
   readonly baselineNodeArgs: readonly string[];
   /** Prints a progress line on standard error. */
@@ -30,9 +30,16 @@ export function profileArgs(context: BenchContext, name: string): string[] {
   return ['--cpu-prof', `--cpu-prof-dir=${path.resolve(context.profileDir, name)}`];
 }
 
-/** Node.js flags of a Bullpen process (API or dispatcher): its flags, then profiling. */
-export function bullpenArgs(context: BenchContext, name: string): string[] {
-  return [...context.bullpenNodeArgs, ...profileArgs(context, name)];
+/** A Bullpen service that the bench starts as a process of its own. */
+export type BullpenService = 'api' | 'dispatcher';
+
+/** Node.js flags of a Bullpen process: the service's flags, then profiling. */
+export function bullpenArgs(
+  context: BenchContext,
+  service: BullpenService,
+  name: string,
+): string[] {
+  return [...context.bullpenNodeArgs[service], ...profileArgs(context, name)];
 }
 
 /** Node.js flags of a hand-written baseline process: its flags, then profiling. */

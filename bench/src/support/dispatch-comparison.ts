@@ -206,7 +206,7 @@ function startDispatcherChild(
     name: 'Bullpen dispatcher',
     script: 'bench/src/children/dispatcher.ts',
     env: { ...dispatcherEnv(context), ...settings.dispatcherEnv },
-    nodeArgs: bullpenArgs(context, queueName),
+    nodeArgs: bullpenArgs(context, 'dispatcher', queueName),
   });
 }
 

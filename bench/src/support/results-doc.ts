@@ -12,8 +12,8 @@ export interface RunDescription {
   readonly machine: MachineInfo;
   readonly runs: number;
   readonly redisIsPrivate: boolean;
-  /** Node.js flags of Bullpen's processes. */
-  readonly bullpenNodeArgs: readonly string[];
+  /** Node.js flags of Bullpen's processes, by service. */
+  readonly bullpenNodeArgs: Readonly<Record<'api' | 'dispatcher', readonly string[]>>;
   /** Node.js flags of the hand-written baselines. */
   readonly baselineNodeArgs: readonly string[];
   readonly startedAt: Date;
@@ -32,7 +32,7 @@ export function renderResults(run: RunDescription, reports: readonly PathReport[
     `- CPU: ${machine.cpuModel}, ${machine.cores} cores; memory ${machine.memoryGiB.toFixed(1)} GiB; ${machine.os}`,
     `- Node.js ${machine.node}, BullMQ ${machine.bullmq}, Redis ${machine.redis} (${run.redisIsPrivate ? 'private redis-server started by the bench' : 'REDIS_URL, shared'})`,
     `- Load average (1, 5, 15 min): ${load(machine.loadAtStart)} at the start, ${load(run.loadAtEnd)} at the end`,
-    `- Node.js flags of the Bullpen API and dispatcher: ${describeFlags(run.bullpenNodeArgs)} (infra/docker/node-flags, as the services ship)`,
+    `- Node.js flags of the Bullpen API: ${describeFlags(run.bullpenNodeArgs.api)}; of the dispatcher: ${describeFlags(run.bullpenNodeArgs.dispatcher)} (infra/docker/<service>.node-flags, as the services ship)`,
     `- Node.js flags of the hand-written baselines: ${describeFlags(run.baselineNodeArgs)}`,
     '',
     renderTable(reports),
