@@ -13,6 +13,7 @@ import { memoryLogger } from './support/test-dispatcher';
 import { startLambdaHost, type LambdaHost } from '@bullpen/lambda-host';
 import { InFlightCalls, systemClock } from '../src/invokers/call-context';
 import { LambdaInvoker, createLambdaClient } from '../src/invokers/lambda-invoker';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
 
 const FAKE_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 const HANDLERS = path.join(__dirname, 'fixtures', 'lambda-handlers.ts');
@@ -319,6 +320,60 @@ describe('LambdaInvoker', () => {
     });
   });
 
+  test.each([
+    {
+      error: errorWith('TimeoutError', 'read ECONNRESET', 'ECONNRESET'),
+      reason: 'The connection to Lambda was reset during function echo: read ECONNRESET',
+    },
+    {
+      error: errorWith('TimeoutError', 'socket hang up', 'ECONNRESET'),
+      reason: 'The connection to Lambda was reset during function echo: socket hang up',
+    },
+    {
+      error: errorWith('TimeoutError', 'write EPIPE', 'EPIPE'),
+      reason: 'The connection to Lambda was reset during function echo: write EPIPE',
+    },
+    {
+      error: errorWith(
+        'TimeoutError',
+        '@smithy/node-http-handler - [ERROR] a request has exceeded the configured 2000 ms requestTimeout.',
+        'ETIMEDOUT',
+      ),
+      reason: 'The Invoke of function echo timed out after 2000 ms',
+    },
+    {
+      error: errorWith(
+        'TimeoutError',
+        '@smithy/node-http-handler - the request socket did not establish a connection with the server within the configured timeout of 10000 ms.',
+      ),
+      reason:
+        'Connecting to the Lambda endpoint for function echo timed out: @smithy/node-http-handler - ' +
+        'the request socket did not establish a connection with the server within the configured ' +
+        'timeout of 10000 ms.',
+    },
+    {
+      error: errorWith('TimeoutError', 'read ETIMEDOUT', 'ETIMEDOUT'),
+      reason: 'The connection to Lambda timed out during function echo: read ETIMEDOUT',
+    },
+  ])('maps a socket error: $error.message', async ({ error, reason }) => {
+    const failing = new LambdaInvoker({
+      clientFactory: () => clientThatThrows(error),
+      inFlight: new InFlightCalls(),
+      defaultRegion: 'us-east-1',
+      clock: systemClock,
+      throttleDelayMs: THROTTLE_DELAY_MS,
+      logger: silentLogger(),
+    });
+
+    const outcome = await failing.call(
+      lambda('echo', { timeout: 2_000 }),
+      dispatchRequest(),
+      context(),
+    );
+
+    expect(outcome).toEqual({ kind: 'failed', reason });
+  });
+
   test('fails without retries on an invalid request', async () => {
     const outcome = await invoker.call(
       lambda('echo:live', { qualifier: '1', timeout: 2_000 }),
@@ -461,6 +516,22 @@ async function invokeInPlainNode(
     { cwd: path.join(__dirname, '..'), timeout: 30_000 },
   );
   return JSON.parse(stdout.trim().split('\n').at(-1) ?? '');
+}
+
+/** Builds an Error as the AWS SDK raises it for socket failures: a name, a message and a code. */
+function errorWith(name: string, message: string, code?: string): Error {
+  const error = new Error(message) as Error & { code?: string };
+  error.name = name;
+  if (code !== undefined) error.code = code;
+  return error;
+}
+
+/** Returns a Lambda client whose every call fails with `error`. */
+function clientThatThrows(error: Error): LambdaClient {
+  return {
+    send: () => Promise.reject(error),
+    destroy: () => undefined,
+  } as unknown as LambdaClient;
 }
 
 function freePort(): Promise<number> {

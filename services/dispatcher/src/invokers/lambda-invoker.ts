@@ -233,16 +233,31 @@ export class LambdaInvoker {
     if (abortCause === 'abandoned') {
       return { kind: 'abandoned', reason: 'the dispatcher shut down before the call finished' };
     }
+    // The call's own deadline, or the SDK's requestTimeout, which the invoker sets to the same
+    // value.
+    if (abortCause === 'timeout' || (code === 'ETIMEDOUT' && message.includes('requestTimeout'))) {
+      return { kind: 'failed', reason: `The Invoke of ${target} timed out after ${timeoutMs} ms` };
+    }
     // @smithy/node-http-handler renames socket errors with the codes ECONNRESET and EPIPE to
     // TimeoutError, so the code decides before the name does.
-    const connectionReset =
-      hasErrorCode(code, message, 'ECONNRESET') || hasErrorCode(code, message, 'EPIPE');
-    if (
-      abortCause === 'timeout' ||
-      code === 'ETIMEDOUT' ||
-      (name === 'TimeoutError' && !connectionReset)
-    ) {
-      return { kind: 'failed', reason: `The Invoke of ${target} timed out after ${timeoutMs} ms` };
+    if (hasErrorCode(code, message, 'ECONNRESET') || hasErrorCode(code, message, 'EPIPE')) {
+      return {
+        kind: 'failed',
+        reason: `The connection to Lambda was reset during ${target}: ${message}`,
+      };
+    }
+    if (name === 'TimeoutError' && message.includes('did not establish a connection')) {
+      return {
+        kind: 'failed',
+        reason: `Connecting to the Lambda endpoint for ${target} timed out: ${message}`,
+      };
+    }
+    // Socket inactivity and operating system timeouts, such as failed keep-alive probes.
+    if (name === 'TimeoutError' || hasErrorCode(code, message, 'ETIMEDOUT')) {
+      return {
+        kind: 'failed',
+        reason: `The connection to Lambda timed out during ${target}: ${message}`,
+      };
     }
     if (THROTTLE_ERROR_NAMES.has(name) || status === 429) {
       return {
@@ -261,12 +276,6 @@ export class LambdaInvoker {
     // Error whose message is the only place the socket error code survives.
     if (hasErrorCode(code, message, 'ECONNREFUSED')) {
       return { kind: 'failed', reason: `Connection refused by the Lambda endpoint for ${target}` };
-    }
-    if (connectionReset) {
-      return {
-        kind: 'failed',
-        reason: `The connection to Lambda was reset during ${target}: ${message}`,
-      };
     }
     return { kind: 'failed', reason: `${name} from ${target}: ${message}` };
   }
