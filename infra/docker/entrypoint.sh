@@ -8,10 +8,13 @@ service="${1:-}"
 case "$service" in
   api | dispatcher)
     shift
-    # The file has one flag per line and comment lines. No flag contains a space, so word
-    # splitting turns each line into one argument.
-    node_flags=$(grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' "$app_dir/$service.node-flags" || true)
-    # shellcheck disable=SC2086 # each flag must become its own argument
+    # One flag per line; comment lines and carriage returns are dropped. sed fails on a
+    # missing file, which stops the script (set -e) instead of starting without the flags.
+    node_flags=$(sed -e 's/\r$//' -e '/^[[:space:]]*#/d' "$app_dir/$service.node-flags")
+    # Word splitting makes each flag one argument; set -f keeps a `*` or `?` in a flag from
+    # matching file names.
+    set -f
+    # shellcheck disable=SC2086
     exec node --enable-source-maps $node_flags "$app_dir/$service.js" "$@"
     ;;
   *)

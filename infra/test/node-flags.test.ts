@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -59,29 +59,71 @@ describe('service Node.js flags', () => {
     expect(result.stdout).toBe('ok');
   });
 
-  test.each(['api', 'dispatcher'])('entrypoint passes the %s flags to node', (service) => {
+  /** Creates an app directory and a stand-in for node that prints each argument on a line. */
+  function fakeContainer(): { binDir: string; appDir: string } {
     const binDir = path.join(workDir, 'bin');
     const appDir = path.join(workDir, 'app');
     fs.mkdirSync(binDir);
     fs.mkdirSync(appDir);
-    for (const name of SERVICES) {
-      fs.copyFileSync(nodeFlagsFile(name), path.join(appDir, `${name}.node-flags`));
-    }
-    // A stand-in for node that prints each argument on a line of its own.
     const fakeNode = path.join(binDir, 'node');
     fs.writeFileSync(fakeNode, '#!/bin/sh\nfor arg in "$@"; do echo "$arg"; done\n');
     fs.chmodSync(fakeNode, 0o755);
+    return { binDir, appDir };
+  }
 
-    const output = execFileSync('sh', [ENTRYPOINT, service, '--extra'], {
+  function runEntrypoint(binDir: string, appDir: string, args: string[]) {
+    return spawnSync('sh', [ENTRYPOINT, ...args], {
       encoding: 'utf8',
       env: { PATH: `${binDir}:${process.env.PATH}`, BULLPEN_APP_DIR: appDir },
     });
-    expect(output.trim().split('\n')).toEqual([
+  }
+
+  test.each(['api', 'dispatcher'])('entrypoint passes the %s flags to node', (service) => {
+    const { binDir, appDir } = fakeContainer();
+    for (const name of SERVICES) {
+      fs.copyFileSync(nodeFlagsFile(name), path.join(appDir, `${name}.node-flags`));
+    }
+
+    const result = runEntrypoint(binDir, appDir, [service, '--extra']);
+
+    expect(result.status).toBe(0);
+    expect(result.stdout.trim().split('\n')).toEqual([
       '--enable-source-maps',
       ...readServiceNodeFlags(service),
       path.join(appDir, `${service}.js`),
       '--extra',
     ]);
+  });
+
+  test('entrypoint reads CRLF lines and keeps globs', () => {
+    const { binDir, appDir } = fakeContainer();
+    fs.writeFileSync(path.join(appDir, 'api.node-flags'), '# comment\r\n--one=1\r\n--two-*\r\n');
+    // A file the glob `--two-*` would match if the shell expanded it.
+    fs.writeFileSync(path.join(workDir, '--two-match'), '');
+
+    const result = spawnSync('sh', [ENTRYPOINT, 'api'], {
+      encoding: 'utf8',
+      cwd: workDir,
+      env: { PATH: `${binDir}:${process.env.PATH}`, BULLPEN_APP_DIR: appDir },
+    });
+
+    expect(result.status).toBe(0);
+    expect(result.stdout.trim().split('\n')).toEqual([
+      '--enable-source-maps',
+      '--one=1',
+      '--two-*',
+      path.join(appDir, 'api.js'),
+    ]);
+  });
+
+  test('entrypoint fails without a flags file', () => {
+    const { binDir, appDir } = fakeContainer();
+
+    const result = runEntrypoint(binDir, appDir, ['dispatcher']);
+
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('dispatcher.node-flags');
+    expect(result.stdout).toBe('');
   });
 
   test('image copies both flags files', () => {
