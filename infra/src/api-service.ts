@@ -40,7 +40,11 @@ export interface ApiServiceProps {
   readonly desiredCount?: number;
   /** @default 256 */
   readonly cpu?: number;
-  /** @default 512 */
+  /**
+   * 1 GB because the API runs with a 64 MiB semi-space (infra/docker/api.node-flags): under
+   * 50 concurrent 100-job posts its peak resident memory reached about 425 MB.
+   * @default 1024
+   */
   readonly memoryLimitMiB?: number;
   /**
    * Lets operators open a shell or a port forwarding session into the API tasks with ECS
@@ -95,7 +99,7 @@ export class ApiService extends Construct implements ec2.IConnectable {
 
     const taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
       cpu: props.cpu ?? 256,
-      memoryLimitMiB: props.memoryLimitMiB ?? 512,
+      memoryLimitMiB: props.memoryLimitMiB ?? 1024,
       runtimePlatform: {
         cpuArchitecture: ecs.CpuArchitecture.ARM64,
         operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
