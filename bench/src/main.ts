@@ -56,6 +56,8 @@ interface BenchOptions {
   readonly runs: number;
   readonly profileDir: string | undefined;
   readonly bullpenNodeArgs: Record<BullpenService, string[]>;
+  /** The flags of --bullpen-node-args, which follow the shipped ones. */
+  readonly bullpenExtraArgs: string[];
   readonly baselineNodeArgs: string[];
   readonly write: boolean;
 }
@@ -98,6 +100,7 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
         ...splitFlags(values['bullpen-node-args']),
       ],
     },
+    bullpenExtraArgs: splitFlags(values['bullpen-node-args']),
     baselineNodeArgs: splitFlags(values['baseline-node-args']),
     write: !values['no-write'] && values.path === undefined,
   };
@@ -152,7 +155,11 @@ async function main(): Promise<void> {
       machine,
       runs: options.runs,
       redisIsPrivate: redis.isPrivate,
-      bullpenNodeArgs: options.bullpenNodeArgs,
+      shippedNodeArgs: {
+        api: readServiceNodeFlags('api'),
+        dispatcher: readServiceNodeFlags('dispatcher'),
+      },
+      bullpenExtraArgs: options.bullpenExtraArgs,
       baselineNodeArgs: options.baselineNodeArgs,
       startedAt,
       durationS: (Date.now() - startedAt.getTime()) / 1000,

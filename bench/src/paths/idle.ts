@@ -61,7 +61,7 @@ export async function benchIdle(context: BenchContext): Promise<PathReport> {
     title: '5. Idle dispatcher',
     settings: [
       `queues: ${QUEUE_COUNTS.join(', ')} registrations in the worker registry before the dispatcher starts, each an HTTP endpoint with default options (concurrency 1), no jobs`,
-      'dispatcher: `node --import tsx services/dispatcher/src/main.ts` (the program `pnpm dispatcher` runs, without the tsx wrapper process) with its configuration in environment variables and LOG_LEVEL=info; a new process per run',
+      'dispatcher: `node <flags of infra/docker/dispatcher.node-flags> --import tsx services/dispatcher/src/main.ts` (the program `pnpm dispatcher` runs, without the tsx wrapper process) with its configuration in environment variables and LOG_LEVEL=info; a new process per run',
       `measured ${SETTLE_MS / 1000} s after the last queue's worker started, over ${MEASURE_MS / 1000} s: CPU from utime + stime in /proc/<pid>/stat, RSS from VmRSS in /proc/<pid>/status at the end`,
       'Redis connections: CLIENT LIST entries while the dispatcher runs minus those before it started',
       'Redis CPU: the same /proc reading for the private redis-server, over the same window',

@@ -3,8 +3,8 @@ import autocannon from 'autocannon';
 import { INGEST_JOB } from '../support/bench-job';
 import { BenchChild } from '../support/child-process';
 import { baselineArgs, bullpenArgs, type BenchContext } from '../support/context';
-import { readClockTicksPerSecond, readCpuMs } from '../support/proc-stats';
-import { ratioRow, type PathReport } from '../support/report';
+import { readClockTicksPerSecond, readCpuMs, readPeakRssMb } from '../support/proc-stats';
+import { ratioRow, type PathReport, type ResultRow } from '../support/report';
 import { summarize } from '../support/stats';
 
 const CONNECTIONS = 50;
@@ -28,6 +28,8 @@ interface IngestMeasurement {
    * includes other clients.
    */
   readonly cpuUsPerJob: number;
+  /** Peak resident memory of the server process (VmHWM); NaN for the direct baseline. */
+  readonly peakRssMb: number;
 }
 
 type IngestKind =
@@ -74,6 +76,9 @@ export async function benchIngest(context: BenchContext): Promise<PathReport> {
   const p50 = (measurement: IngestMeasurement) => measurement.p50Ms;
   const p99 = (measurement: IngestMeasurement) => measurement.p99Ms;
   const cpuPerJob = (measurement: IngestMeasurement) => measurement.cpuUsPerJob;
+  const peakRss = (measurement: IngestMeasurement) => measurement.peakRssMb;
+  // Redis's CPU time is known only for the bench's private redis-server.
+  const cpuRows = (rows: ResultRow[]) => (context.redis.isPrivate ? rows : []);
   const baseline = (label: string, kind: IngestKind, pick: (m: IngestMeasurement) => number) => ({
     label,
     summary: series(kind, pick),
@@ -93,7 +98,8 @@ export async function benchIngest(context: BenchContext): Promise<PathReport> {
       'the direct baseline pays for no HTTP hop and no HTTP client, while in the HTTP rows autocannon shares the 2 cores with the server',
       'minimal node:http server (reference, no target): the same load against `bench/src/children/minimal-ingest-server.ts`, which checks the token, parses the array and calls `Queue.add` or `addBulk` and returns only the ids, with no validation and no job JSON',
       'latency: per request for the HTTP rows (autocannon), per call for the direct rows; bulk latency is per 100-job request or call',
-      'CPU per job: user and system CPU time over the measured window of every process taking part (server, redis-server and the bench process running autocannon; or the direct process and redis-server), divided by the jobs added; with 2 cores, no setup can add more than 2,000,000 / (CPU per job) jobs a second; measured only with the private redis-server',
+      "CPU per job: user and system CPU time over the measured window of every process taking part (server, redis-server and the bench process running autocannon; or the direct process and redis-server), divided by the jobs added; with 2 cores, no setup can add more than 2,000,000 / (CPU per job) jobs a second; shown only with the bench's private redis-server",
+      'server peak RSS: VmHWM of the API or minimal server process after its measured run, warm-up included',
       'order alternates between runs; each measurement writes to a new queue, deleted afterwards',
     ],
     rows: [
@@ -125,18 +131,27 @@ export async function benchIngest(context: BenchContext): Promise<PathReport> {
         baseline(direct, 'direct-add', p99),
         undefined,
       ),
+      ...cpuRows([
+        ratioRow(
+          'single-job CPU per job, all processes',
+          'µs',
+          series('api-single', cpuPerJob),
+          baseline(direct, 'direct-add', cpuPerJob),
+          undefined,
+        ),
+        ratioRow(
+          'single-job CPU per job, all processes',
+          'µs',
+          series('api-single', cpuPerJob),
+          baseline(minimal, 'minimal-single', cpuPerJob),
+          undefined,
+        ),
+      ]),
       ratioRow(
-        'single-job CPU per job, all processes',
-        'µs',
-        series('api-single', cpuPerJob),
-        baseline(direct, 'direct-add', cpuPerJob),
-        undefined,
-      ),
-      ratioRow(
-        'single-job CPU per job, all processes',
-        'µs',
-        series('api-single', cpuPerJob),
-        baseline(minimal, 'minimal-single', cpuPerJob),
+        'single-job server peak RSS',
+        'MB',
+        series('api-single', peakRss),
+        baseline(minimal, 'minimal-single', peakRss),
         undefined,
       ),
       ratioRow(
@@ -151,6 +166,29 @@ export async function benchIngest(context: BenchContext): Promise<PathReport> {
         'jobs/s',
         series('api-bulk', jobsPerSecond),
         baseline(minimal, 'minimal-bulk', jobsPerSecond),
+        undefined,
+      ),
+      ...cpuRows([
+        ratioRow(
+          'bulk CPU per job, all processes',
+          'µs',
+          series('api-bulk', cpuPerJob),
+          baseline(directBulk, 'direct-add-bulk', cpuPerJob),
+          undefined,
+        ),
+        ratioRow(
+          'bulk CPU per job, all processes',
+          'µs',
+          series('api-bulk', cpuPerJob),
+          baseline(minimal, 'minimal-bulk', cpuPerJob),
+          undefined,
+        ),
+      ]),
+      ratioRow(
+        'bulk server peak RSS',
+        'MB',
+        series('api-bulk', peakRss),
+        baseline(minimal, 'minimal-bulk', peakRss),
         undefined,
       ),
       ratioRow(
@@ -233,7 +271,8 @@ async function measureServer(
       READY_TIMEOUT_MS,
     );
     const cpuMs = cpuMeter(context, child.pid);
-    return await measureApi(String(listening.url), token, queue, jobsPerRequest, cpuMs);
+    const measured = await measureApi(String(listening.url), token, queue, jobsPerRequest, cpuMs);
+    return { ...measured, peakRssMb: readPeakRssMb(child.pid) };
   } catch (error) {
     throw child.withOutput(error as Error);
   } finally {
@@ -247,7 +286,7 @@ async function measureApi(
   queue: string,
   jobsPerRequest: number,
   cpuMs: () => number,
-): Promise<IngestMeasurement> {
+): Promise<Omit<IngestMeasurement, 'peakRssMb'>> {
   const settings: autocannon.Options = {
     url: `${apiUrl}/queues/${queue}/jobs`,
     method: 'POST',
@@ -317,6 +356,7 @@ async function measureDirect(
       p50Ms: Number(line.p50Ms),
       p99Ms: Number(line.p99Ms),
       cpuUsPerJob: ((Number(line.cpuMs) + redisSpentMs) * 1000) / jobs,
+      peakRssMb: Number.NaN,
     };
   } finally {
     await child.stop();

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { Queue } from 'bullmq';
 import { Pool } from 'undici';
 import { BenchChild } from '../support/child-process';
-import { bullpenArgs, dispatcherEnv, type BenchContext } from '../support/context';
+import { baselineArgs, bullpenArgs, dispatcherEnv, type BenchContext } from '../support/context';
 import { startNoopEndpoint } from '../support/noop-endpoint';
 import { ratioRow, withMaximum, type PathReport } from '../support/report';
 import { latencyPercentiles, summarize } from '../support/stats';
@@ -82,6 +82,7 @@ export async function benchLatency(context: BenchContext): Promise<PathReport> {
       REQUEST_FORMAT: 'minimal',
       ENDPOINT_URL: `${endpoint.url}/latency`,
     },
+    nodeArgs: baselineArgs(context, 'baseline-latency'),
   });
   const baselineQueue = new Queue(BASELINE_QUEUE, {
     connection: context.redis.client,

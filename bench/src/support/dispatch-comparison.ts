@@ -69,7 +69,7 @@ export async function compareDispatch(
       );
     }
   }
-  return comparisonRows(settings, results);
+  return comparisonRows(settings, results, context.redis.isPrivate);
 }
 
 /** Runs one untimed drain; failed jobs are logged, since warming up is what they are for. */
@@ -96,6 +96,7 @@ async function warmUp(
 function comparisonRows(
   settings: DispatchComparisonSettings,
   results: ReadonlyMap<Variant, DrainResult[]>,
+  redisIsPrivate: boolean,
 ): ResultRow[] {
   const series = (variant: Variant, pick: (drain: DrainResult) => number) =>
     summarize(results.get(variant)!.map(pick));
@@ -134,6 +135,19 @@ function comparisonRows(
       { label: sameRequest, summary: series('hand-written-bullpen', cpu) },
       undefined,
     ),
+    // Redis's CPU time is known only for the bench's private redis-server.
+    ...(redisIsPrivate ? allProcessRows(settings, series, allCpu) : []),
+  ];
+}
+
+function allProcessRows(
+  settings: DispatchComparisonSettings,
+  series: (variant: Variant, pick: (drain: DrainResult) => number) => ReturnType<typeof summarize>,
+  allCpu: (drain: DrainResult) => number,
+): ResultRow[] {
+  const minimal = `hand-written ${settings.baselineLabel}, minimal request`;
+  const sameRequest = `hand-written ${settings.baselineLabel}, Bullpen's request`;
+  return [
     ratioRow(
       'CPU per job, all processes',
       'µs',

@@ -10,6 +10,13 @@ export function readCpuMs(pid: number, clockTicksPerSecond: number): number {
   return (ticks * 1000) / clockTicksPerSecond;
 }
 
+/** Reads the peak resident set size (VmHWM) of a process in MiB from Linux /proc. */
+export function readPeakRssMb(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kilobytes = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]);
+  return kilobytes / 1024;
+}
+
 /** Reads the resident set size of a process in MiB from Linux /proc. */
 export function readRssMb(pid: number): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');

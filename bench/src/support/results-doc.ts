@@ -12,8 +12,10 @@ export interface RunDescription {
   readonly machine: MachineInfo;
   readonly runs: number;
   readonly redisIsPrivate: boolean;
-  /** Node.js flags of Bullpen's processes, by service. */
-  readonly bullpenNodeArgs: Readonly<Record<'api' | 'dispatcher', readonly string[]>>;
+  /** Node.js flags that the services ship with, by service. */
+  readonly shippedNodeArgs: Readonly<Record<'api' | 'dispatcher', readonly string[]>>;
+  /** Extra Node.js flags of Bullpen's processes from --bullpen-node-args. */
+  readonly bullpenExtraArgs: readonly string[];
   /** Node.js flags of the hand-written baselines. */
   readonly baselineNodeArgs: readonly string[];
   readonly startedAt: Date;
@@ -32,7 +34,8 @@ export function renderResults(run: RunDescription, reports: readonly PathReport[
     `- CPU: ${machine.cpuModel}, ${machine.cores} cores; memory ${machine.memoryGiB.toFixed(1)} GiB; ${machine.os}`,
     `- Node.js ${machine.node}, BullMQ ${machine.bullmq}, Redis ${machine.redis} (${run.redisIsPrivate ? 'private redis-server started by the bench' : 'REDIS_URL, shared'})`,
     `- Load average (1, 5, 15 min): ${load(machine.loadAtStart)} at the start, ${load(run.loadAtEnd)} at the end`,
-    `- Node.js flags of the Bullpen API: ${describeFlags(run.bullpenNodeArgs.api)}; of the dispatcher: ${describeFlags(run.bullpenNodeArgs.dispatcher)} (infra/docker/<service>.node-flags, as the services ship)`,
+    `- Node.js flags the Bullpen API ships with: ${describeFlags(run.shippedNodeArgs.api)}; the dispatcher: ${describeFlags(run.shippedNodeArgs.dispatcher)} (infra/docker/<service>.node-flags)`,
+    `- Extra Node.js flags of the Bullpen processes (--bullpen-node-args): ${describeFlags(run.bullpenExtraArgs)}`,
     `- Node.js flags of the hand-written baselines: ${describeFlags(run.baselineNodeArgs)}`,
     '',
     renderTable(reports),
