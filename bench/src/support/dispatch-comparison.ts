@@ -136,17 +136,16 @@ function comparisonRows(
       undefined,
     ),
     // Redis's CPU time is known only for the bench's private redis-server.
-    ...(redisIsPrivate ? allProcessRows(settings, series, allCpu) : []),
+    ...(redisIsPrivate ? allProcessRows(series, allCpu, minimal, sameRequest) : []),
   ];
 }
 
 function allProcessRows(
-  settings: DispatchComparisonSettings,
   series: (variant: Variant, pick: (drain: DrainResult) => number) => ReturnType<typeof summarize>,
   allCpu: (drain: DrainResult) => number,
+  minimal: string,
+  sameRequest: string,
 ): ResultRow[] {
-  const minimal = `hand-written ${settings.baselineLabel}, minimal request`;
-  const sameRequest = `hand-written ${settings.baselineLabel}, Bullpen's request`;
   return [
     ratioRow(
       'CPU per job, all processes',

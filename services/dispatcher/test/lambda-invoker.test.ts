@@ -3,12 +3,8 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import {
-  lambdaEndpointSchema,
-  silentLogger,
-  type DispatchRequest,
-  type LambdaEndpoint,
-} from '@bullpen/core';
+import { lambdaEndpointSchema, silentLogger, type LambdaEndpoint } from '@bullpen/core';
+import { sampleDispatchRequest } from './support/dispatch-request';
 import { memoryLogger } from './support/test-dispatcher';
 import { startLambdaHost, type LambdaHost } from '@bullpen/lambda-host';
 import { InFlightCalls, systemClock } from '../src/invokers/call-context';
@@ -21,27 +17,7 @@ const INVOKE_ONCE = path.join(__dirname, 'fixtures', 'invoke-once.ts');
 const execFileAsync = promisify(execFile);
 const THROTTLE_DELAY_MS = 1234;
 
-function dispatchRequest(data: unknown = null): DispatchRequest {
-  return {
-    job: {
-      id: '7',
-      name: 'resize',
-      data,
-      opts: {},
-      progress: 0,
-      returnvalue: null,
-      stacktrace: [],
-      attemptsMade: 0,
-      attemptsStarted: 1,
-      delay: 0,
-      timestamp: 1_700_000_000_000,
-      queueQualifiedName: 'bull:thumbnails',
-    },
-    token: 'lock-token-7',
-    queue: 'thumbnails',
-    callbackUrl: 'http://127.0.0.1:9/',
-  };
-}
+const dispatchRequest = sampleDispatchRequest;
 
 const context = () => ({ attempt: 1 });
 
