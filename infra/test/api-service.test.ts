@@ -57,6 +57,15 @@ describe('ApiService', () => {
     });
   });
 
+  test('gives the task room for its young generation', () => {
+    // The API runs with a 64 MiB semi-space (api.node-flags) and peaked near 425 MB in the bench.
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      Cpu: '256',
+      Memory: '1024',
+      ContainerDefinitions: [Match.objectLike({ Name: 'api' })],
+    });
+  });
+
   test('rolls back a failing deployment', () => {
     template.hasResourceProperties('AWS::ECS::Service', {
       TaskDefinition: { Ref: Match.stringLikeRegexp('^ApiTaskDefinition') },
