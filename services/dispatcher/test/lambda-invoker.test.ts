@@ -3,12 +3,21 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { lambdaEndpointSchema, silentLogger, type LambdaEndpoint } from '@bullpen/core';
+import {
+  lambdaEndpointSchema,
+  silentLogger,
+  type LambdaEndpoint,
+  type Logger,
+} from '@bullpen/core';
 import { sampleDispatchRequest } from './support/dispatch-request';
 import { memoryLogger } from './support/test-dispatcher';
 import { startLambdaHost, type LambdaHost } from '@bullpen/lambda-host';
 import { InFlightCalls, systemClock } from '../src/invokers/call-context';
-import { LambdaInvoker, createLambdaClient } from '../src/invokers/lambda-invoker';
+import {
+  LambdaInvoker,
+  createLambdaClient,
+  type LambdaClientFactory,
+} from '../src/invokers/lambda-invoker';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 
 const FAKE_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -214,15 +223,7 @@ describe('LambdaInvoker', () => {
 
   test('abandons an in-flight invoke at shutdown', async () => {
     const inFlight = new InFlightCalls();
-    const abandoning = new LambdaInvoker({
-      clientFactory: (region) =>
-        createLambdaClient({ region, endpoint: host.url, credentials: FAKE_CREDENTIALS }),
-      inFlight,
-      defaultRegion: 'us-east-1',
-      clock: systemClock,
-      throttleDelayMs: THROTTLE_DELAY_MS,
-      logger: silentLogger(),
-    });
+    const abandoning = invokerWith(clientsFor(host.url), { inFlight });
     setTimeout(() => inFlight.abandonAll(), 100);
     try {
       const outcome = await abandoning.call(
@@ -239,19 +240,7 @@ describe('LambdaInvoker', () => {
 
   test('fails an attempt on a refused connection', async () => {
     const closedPort = await freePort();
-    const refused = new LambdaInvoker({
-      clientFactory: (region) =>
-        createLambdaClient({
-          region,
-          endpoint: `http://127.0.0.1:${closedPort}`,
-          credentials: FAKE_CREDENTIALS,
-        }),
-      inFlight: new InFlightCalls(),
-      defaultRegion: 'us-east-1',
-      clock: systemClock,
-      throttleDelayMs: THROTTLE_DELAY_MS,
-      logger: silentLogger(),
-    });
+    const refused = invokerWith(clientsFor(`http://127.0.0.1:${closedPort}`));
     try {
       const outcome = await refused.call(
         lambda('echo', { timeout: 2_000 }),
@@ -288,7 +277,7 @@ describe('LambdaInvoker', () => {
   });
 
   test('reports a timeout outside jest', async () => {
-    const outcome = await invokeInPlainNode(host.url, 'slow', 300);
+    const outcome = await invokeInPlainNode(host.url, 'slow', 300, { sleepMs: 1_500 });
 
     expect(outcome).toEqual({
       kind: 'failed',
@@ -332,14 +321,7 @@ describe('LambdaInvoker', () => {
       reason: 'The connection to Lambda timed out during function echo: read ETIMEDOUT',
     },
   ])('maps a socket error: $error.message', async ({ error, reason }) => {
-    const failing = new LambdaInvoker({
-      clientFactory: () => clientThatThrows(error),
-      inFlight: new InFlightCalls(),
-      defaultRegion: 'us-east-1',
-      clock: systemClock,
-      throttleDelayMs: THROTTLE_DELAY_MS,
-      logger: silentLogger(),
-    });
+    const failing = invokerWith(() => clientThatThrows(error));
 
     const outcome = await failing.call(
       lambda('echo', { timeout: 2_000 }),
@@ -430,15 +412,7 @@ describe('LambdaInvoker access denied', () => {
   });
 
   function deniedInvoker(logger = silentLogger()): LambdaInvoker {
-    return new LambdaInvoker({
-      clientFactory: (region) =>
-        createLambdaClient({ region, endpoint: endpointUrl, credentials: FAKE_CREDENTIALS }),
-      inFlight: new InFlightCalls(),
-      defaultRegion: 'us-east-1',
-      clock: systemClock,
-      throttleDelayMs: THROTTLE_DELAY_MS,
-      logger,
-    });
+    return invokerWith(clientsFor(endpointUrl), { logger });
   }
 
   test('fails without retries when the Invoke is denied', async () => {
@@ -485,13 +459,42 @@ async function invokeInPlainNode(
   endpointUrl: string,
   functionName: string,
   timeoutMs: number,
+  data: unknown = null,
 ): Promise<unknown> {
   const { stdout } = await execFileAsync(
     process.execPath,
-    ['--import', 'tsx', INVOKE_ONCE, endpointUrl, functionName, String(timeoutMs)],
+    [
+      '--import',
+      'tsx',
+      INVOKE_ONCE,
+      endpointUrl,
+      functionName,
+      String(timeoutMs),
+      JSON.stringify(data),
+    ],
     { cwd: path.join(__dirname, '..'), timeout: 30_000 },
   );
   return JSON.parse(stdout.trim().split('\n').at(-1) ?? '');
+}
+
+/** Creates an invoker with the test settings and the region us-east-1. */
+function invokerWith(
+  clientFactory: LambdaClientFactory,
+  options: { inFlight?: InFlightCalls; logger?: Logger } = {},
+): LambdaInvoker {
+  return new LambdaInvoker({
+    clientFactory,
+    inFlight: options.inFlight ?? new InFlightCalls(),
+    defaultRegion: 'us-east-1',
+    clock: systemClock,
+    throttleDelayMs: THROTTLE_DELAY_MS,
+    logger: options.logger ?? silentLogger(),
+  });
+}
+
+/** Returns a client factory for the Lambda API at `endpoint` with fake credentials. */
+function clientsFor(endpoint: string): LambdaClientFactory {
+  return (region) => createLambdaClient({ region, endpoint, credentials: FAKE_CREDENTIALS });
 }
 
 /** Builds an Error as the AWS SDK raises it for socket failures: a name, a message and a code. */
