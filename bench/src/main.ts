@@ -55,7 +55,8 @@ interface BenchOptions {
   readonly paths: string[];
   readonly runs: number;
   readonly profileDir: string | undefined;
-  readonly bullpenNodeArgs: Record<BullpenService, string[]>;
+  /** The flags each service ships with, from infra/docker/<service>.node-flags. */
+  readonly shippedNodeArgs: Record<BullpenService, string[]>;
   /** The flags of --bullpen-node-args, which follow the shipped ones. */
   readonly bullpenExtraArgs: string[];
   readonly baselineNodeArgs: string[];
@@ -93,12 +94,9 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
     paths,
     runs,
     profileDir: values.profile,
-    bullpenNodeArgs: {
-      api: [...readServiceNodeFlags('api'), ...splitFlags(values['bullpen-node-args'])],
-      dispatcher: [
-        ...readServiceNodeFlags('dispatcher'),
-        ...splitFlags(values['bullpen-node-args']),
-      ],
+    shippedNodeArgs: {
+      api: readServiceNodeFlags('api'),
+      dispatcher: readServiceNodeFlags('dispatcher'),
     },
     bullpenExtraArgs: splitFlags(values['bullpen-node-args']),
     baselineNodeArgs: splitFlags(values['baseline-node-args']),
@@ -125,7 +123,10 @@ async function main(): Promise<void> {
     redis,
     runs: options.runs,
     profileDir: options.profileDir,
-    bullpenNodeArgs: options.bullpenNodeArgs,
+    bullpenNodeArgs: {
+      api: [...options.shippedNodeArgs.api, ...options.bullpenExtraArgs],
+      dispatcher: [...options.shippedNodeArgs.dispatcher, ...options.bullpenExtraArgs],
+    },
     baselineNodeArgs: options.baselineNodeArgs,
     log: (message) => console.error(`[bench] ${message}`),
   };
@@ -155,10 +156,7 @@ async function main(): Promise<void> {
       machine,
       runs: options.runs,
       redisIsPrivate: redis.isPrivate,
-      shippedNodeArgs: {
-        api: readServiceNodeFlags('api'),
-        dispatcher: readServiceNodeFlags('dispatcher'),
-      },
+      shippedNodeArgs: options.shippedNodeArgs,
       bullpenExtraArgs: options.bullpenExtraArgs,
       baselineNodeArgs: options.baselineNodeArgs,
       startedAt,

@@ -1,10 +1,9 @@
 // The hand-written baseline of the HTTP dispatch path: a BullMQ Worker that posts each job
 // to one endpoint through an undici Pool and completes it with the parsed response body.
 // REQUEST_FORMAT picks the minimal request or Bullpen's own.
-import { Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Job } from 'bullmq';
 import { Pool } from 'undici';
-import { reportToParent } from '../support/child-process';
+import { runBaselineWorker } from './baseline-worker';
 import { requiredEnv, requiredIntegerEnv } from './child-env';
 import { readRequestFormat, requestBody, requestHeaders } from './request-format';
 
@@ -28,20 +27,7 @@ async function main(): Promise<void> {
     return text === '' ? null : JSON.parse(text);
   };
 
-  const worker = new Worker(queueName, post, {
-    connection: new Redis(requiredEnv('REDIS_URL'), { maxRetriesPerRequest: null }),
-    prefix: requiredEnv('QUEUE_PREFIX'),
-    concurrency,
-    autorun: false,
-  });
-  worker.on('error', (error) => process.stderr.write(`worker error: ${error.message}\n`));
-  await worker.waitUntilReady();
-  void worker.run();
-  reportToParent({ msg: 'worker started', queue: queueName });
-
-  process.once('SIGTERM', () => {
-    void Promise.allSettled([worker.close(), pool.close()]).then(() => process.exit(0));
-  });
+  await runBaselineWorker(queueName, concurrency, post, () => pool.close());
 }
 
 main().catch((error: unknown) => {

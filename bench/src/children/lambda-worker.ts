@@ -4,9 +4,8 @@
 import http from 'node:http';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
-import { reportToParent } from '../support/child-process';
+import type { Job } from 'bullmq';
+import { runBaselineWorker } from './baseline-worker';
 import { requiredEnv, requiredIntegerEnv } from './child-env';
 import { readRequestFormat, requestBody } from './request-format';
 
@@ -37,23 +36,7 @@ async function main(): Promise<void> {
     return text === '' ? null : JSON.parse(text);
   };
 
-  const worker = new Worker(queueName, invoke, {
-    connection: new Redis(requiredEnv('REDIS_URL'), { maxRetriesPerRequest: null }),
-    prefix: requiredEnv('QUEUE_PREFIX'),
-    concurrency,
-    autorun: false,
-  });
-  worker.on('error', (error) => process.stderr.write(`worker error: ${error.message}\n`));
-  await worker.waitUntilReady();
-  void worker.run();
-  reportToParent({ msg: 'worker started', queue: queueName });
-
-  process.once('SIGTERM', () => {
-    void worker.close().finally(() => {
-      client.destroy();
-      process.exit(0);
-    });
-  });
+  await runBaselineWorker(queueName, concurrency, invoke, () => client.destroy());
 }
 
 main().catch((error: unknown) => {

@@ -41,7 +41,7 @@ export async function benchDispatchHttp(context: BenchContext): Promise<PathRepo
         "minimal request: body `{id, name, data}` and a Content-Type header; Bullpen's request: the body Bullpen sends (`{job: <job JSON>, token, queue, callbackUrl}`) with Bullpen's 7 headers, built by `bench/src/children/request-format.ts`",
         'Timing: queue paused, filled with `addBulk`, resumed; from the resume to the `finishedOn` of the last completed job',
         'Worker CPU per job: user plus system time of the worker process (/proc/<pid>/stat, 10 ms ticks) over the timed batch, divided by the job count; it depends less on what else runs on the machine than throughput does',
-        'CPU per job, all processes: the same for the worker process, the private redis-server and the bench process, which runs the endpoint (or the Lambda host) and polls the job counts every 10 ms; with 2 cores, no worker can drain faster than 2,000,000 / (CPU per job) jobs a second; shown only with a private redis-server started by the bench',
+        'CPU per job, all processes: the same for the worker process, the private redis-server and the bench process, which runs the endpoint (or the Lambda host) and polls the job counts every 10 ms. With 2 cores, no worker can drain faster than 2,000,000 / (CPU per job) jobs a second. Shown only with a private redis-server started by the bench',
         'the order of the three workers rotates from run to run; a new queue and a new worker process per measurement',
       ],
       rows,

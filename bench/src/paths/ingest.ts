@@ -3,7 +3,13 @@ import autocannon from 'autocannon';
 import { INGEST_JOB } from '../support/bench-job';
 import { BenchChild } from '../support/child-process';
 import { baselineArgs, bullpenArgs, type BenchContext } from '../support/context';
-import { readClockTicksPerSecond, readCpuMs, readPeakRssMb } from '../support/proc-stats';
+import {
+  readClockTicksPerSecond,
+  readCpuMs,
+  readOwnCpuMs,
+  readPeakRssMb,
+  readRedisCpuMs,
+} from '../support/proc-stats';
 import { ratioRow, type PathReport, type ResultRow } from '../support/report';
 import { summarize } from '../support/stats';
 
@@ -54,13 +60,14 @@ const EVEN_RUN_ORDER: readonly IngestKind[] = [
 
 /** Path 3: jobs added through the API against `Queue.add` and `Queue.addBulk` called directly. */
 export async function benchIngest(context: BenchContext): Promise<PathReport> {
+  const clockTicksPerSecond = readClockTicksPerSecond();
   const measurements = new Map<IngestKind, IngestMeasurement[]>(
     ODD_RUN_ORDER.map((kind) => [kind, []]),
   );
   for (let run = 1; run <= context.runs; run += 1) {
     for (const kind of run % 2 === 1 ? ODD_RUN_ORDER : EVEN_RUN_ORDER) {
       const queue = `ingest-${kind}-${run}`;
-      const measurement = await measureKind(context, kind, queue);
+      const measurement = await measureKind(context, kind, queue, clockTicksPerSecond);
       measurements.get(kind)!.push(measurement);
       context.log(
         `ingest run ${run} ${kind}: ${measurement.jobsPerSecond.toFixed(0)} jobs/s, ` +
@@ -98,7 +105,7 @@ export async function benchIngest(context: BenchContext): Promise<PathReport> {
       'the direct baseline pays for no HTTP hop and no HTTP client, while in the HTTP rows autocannon shares the 2 cores with the server',
       'minimal node:http server (reference, no target): the same load against `bench/src/children/minimal-ingest-server.ts`, which checks the token, parses the array and calls `Queue.add` or `addBulk` and returns only the ids, with no validation and no job JSON',
       'latency: per request for the HTTP rows (autocannon), per call for the direct rows; bulk latency is per 100-job request or call',
-      "CPU per job: user and system CPU time over the measured window of every process taking part (server, redis-server and the bench process running autocannon; or the direct process and redis-server), divided by the jobs added; with 2 cores, no setup can add more than 2,000,000 / (CPU per job) jobs a second; shown only with the bench's private redis-server",
+      "CPU per job: user and system CPU time over the measured window of every process taking part (server, redis-server and the bench process running autocannon; or the direct process and redis-server), divided by the jobs added. With 2 cores, no setup can add more than 2,000,000 / (CPU per job) jobs a second. Shown only with the bench's private redis-server",
       'server peak RSS: VmHWM of the API or minimal server process after its measured run, warm-up included',
       'order alternates between runs; each measurement writes to a new queue, deleted afterwards',
     ],
@@ -214,11 +221,14 @@ function measureKind(
   context: BenchContext,
   kind: IngestKind,
   queue: string,
+  clockTicksPerSecond: number,
 ): Promise<IngestMeasurement> {
   const bulkSize = kind.endsWith('bulk') ? BULK_SIZE : 1;
-  if (kind.startsWith('direct')) return measureDirect(context, queue, bulkSize);
+  if (kind.startsWith('direct')) {
+    return measureDirect(context, queue, bulkSize, clockTicksPerSecond);
+  }
   const server = kind.startsWith('api') ? API_SERVER : MINIMAL_SERVER;
-  return measureServer(context, server, queue, bulkSize);
+  return measureServer(context, server, queue, bulkSize, clockTicksPerSecond);
 }
 
 interface IngestServer {
@@ -249,6 +259,7 @@ async function measureServer(
   server: IngestServer,
   queue: string,
   jobsPerRequest: number,
+  clockTicksPerSecond: number,
 ): Promise<IngestMeasurement> {
   const token = crypto.randomBytes(16).toString('hex');
   const child = BenchChild.start({
@@ -270,7 +281,7 @@ async function measureServer(
       (line) => line.msg === 'api listening',
       READY_TIMEOUT_MS,
     );
-    const cpuMs = cpuMeter(context, child.pid);
+    const cpuMs = cpuMeter(context, child.pid, clockTicksPerSecond);
     const measured = await measureApi(String(listening.url), token, queue, jobsPerRequest, cpuMs);
     return { ...measured, peakRssMb: readPeakRssMb(child.pid) };
   } catch (error) {
@@ -324,6 +335,7 @@ async function measureDirect(
   context: BenchContext,
   queue: string,
   bulkSize: number,
+  clockTicksPerSecond: number,
 ): Promise<IngestMeasurement> {
   const child = BenchChild.start({
     name: 'direct ingest',
@@ -343,12 +355,12 @@ async function measureDirect(
   try {
     const timeoutMs = (WARMUP_S + DURATION_S) * 1000 + READY_TIMEOUT_MS;
     await child.waitForLine((candidate) => candidate.msg === 'ingest measuring', timeoutMs);
-    const redisBeforeMs = redisCpuMs(context);
+    const redisBeforeMs = readRedisCpuMs(context.redis.pid, clockTicksPerSecond);
     const line = await child.waitForLine(
       (candidate) => candidate.msg === 'ingest result',
       timeoutMs,
     );
-    const redisSpentMs = redisCpuMs(context) - redisBeforeMs;
+    const redisSpentMs = readRedisCpuMs(context.redis.pid, clockTicksPerSecond) - redisBeforeMs;
     const jobs = Number(line.calls) * bulkSize;
     return {
       requestsPerSecond: Number(line.callsPerSecond),
@@ -363,24 +375,17 @@ async function measureDirect(
   }
 }
 
-let clockTicksPerSecond: number | undefined;
-
-/** CPU time of the private redis-server so far in ms, or NaN when Redis is shared. */
-function redisCpuMs(context: BenchContext): number {
-  if (context.redis.pid === undefined) return Number.NaN;
-  clockTicksPerSecond ??= readClockTicksPerSecond();
-  return readCpuMs(context.redis.pid, clockTicksPerSecond);
-}
-
 /**
  * Returns a reader of the CPU time so far, in ms, of a server process, the Redis server and
  * this process, which runs the load generator while a server is measured.
  */
-function cpuMeter(context: BenchContext, serverPid: number): () => number {
-  clockTicksPerSecond ??= readClockTicksPerSecond();
-  const ticks = clockTicksPerSecond;
-  return () => {
-    const own = process.cpuUsage();
-    return readCpuMs(serverPid, ticks) + redisCpuMs(context) + (own.user + own.system) / 1000;
-  };
+function cpuMeter(
+  context: BenchContext,
+  serverPid: number,
+  clockTicksPerSecond: number,
+): () => number {
+  return () =>
+    readCpuMs(serverPid, clockTicksPerSecond) +
+    readRedisCpuMs(context.redis.pid, clockTicksPerSecond) +
+    readOwnCpuMs();
 }

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { readCpuMs } from './proc-stats';
+import { readCpuMs, readOwnCpuMs, readRedisCpuMs } from './proc-stats';
 
 export interface DrainSettings {
   /** Jobs in the timed batch. */
@@ -72,12 +72,7 @@ export async function measureDrain(
 
 /** Reads the CPU time so far, in ms, of the Redis server and this process; NaN for a shared Redis. */
 function readOtherCpuMs(worker: WorkerProcess): number {
-  const redisMs =
-    worker.redisPid === undefined
-      ? Number.NaN
-      : readCpuMs(worker.redisPid, worker.clockTicksPerSecond);
-  const own = process.cpuUsage();
-  return redisMs + (own.user + own.system) / 1000;
+  return readRedisCpuMs(worker.redisPid, worker.clockTicksPerSecond) + readOwnCpuMs();
 }
 
 async function addJobs(queue: Queue, count: number, batch: string): Promise<void> {

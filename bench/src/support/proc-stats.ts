@@ -10,6 +10,20 @@ export function readCpuMs(pid: number, clockTicksPerSecond: number): number {
   return (ticks * 1000) / clockTicksPerSecond;
 }
 
+/**
+ * Reads the CPU time so far, in ms, of the Redis server the bench started, or NaN when
+ * `redisPid` is undefined because REDIS_URL names a shared Redis.
+ */
+export function readRedisCpuMs(redisPid: number | undefined, clockTicksPerSecond: number): number {
+  return redisPid === undefined ? Number.NaN : readCpuMs(redisPid, clockTicksPerSecond);
+}
+
+/** Reads the user plus system CPU time of this process, all its threads included, in ms. */
+export function readOwnCpuMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+}
+
 /** Reads the peak resident set size (VmHWM) of a process in MiB from Linux /proc. */
 export function readPeakRssMb(pid: number): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
