@@ -4,7 +4,7 @@ import { reportToParent } from '../support/child-process';
 import { requiredEnv } from './child-env';
 
 /**
- * Runs a hand-written BullMQ Worker on QUEUE with `processor`, reports 'worker started' to
+ * Runs a hand-written BullMQ Worker on `queueName` with `processor`, reports 'worker started' to
  * the parent, and on SIGTERM closes the worker, then `closeClient`, and exits 0.
  */
 export async function runBaselineWorker(
