@@ -221,6 +221,47 @@ describe('LambdaInvoker', () => {
     expect(host.invocationCount('slow') - before).toBe(1);
   });
 
+  test('times out a stalled response body', async () => {
+    // The SDK's own request timeout ends when the headers arrive, so only the call's
+    // deadline can stop this read.
+    const stalling = await startStallingServer();
+    const stalled = invokerWith(clientsFor(stalling.url));
+    try {
+      const outcome = await stalled.call(
+        lambda('echo', { timeout: 300 }),
+        dispatchRequest(),
+        context(),
+      );
+
+      expect(outcome).toEqual({
+        kind: 'failed',
+        reason: 'The Invoke of function echo timed out after 300 ms',
+      });
+    } finally {
+      stalled.close();
+      await stalling.close();
+    }
+  });
+
+  test('abandons a stalled response body', async () => {
+    const stalling = await startStallingServer();
+    const inFlight = new InFlightCalls();
+    const stalled = invokerWith(clientsFor(stalling.url), { inFlight });
+    setTimeout(() => inFlight.abandonAll(), 200);
+    try {
+      const outcome = await stalled.call(
+        lambda('echo', { timeout: 5_000 }),
+        dispatchRequest(),
+        context(),
+      );
+
+      expect(outcome.kind).toBe('abandoned');
+    } finally {
+      stalled.close();
+      await stalling.close();
+    }
+  });
+
   test('abandons an in-flight invoke at shutdown', async () => {
     const inFlight = new InFlightCalls();
     const abandoning = invokerWith(clientsFor(host.url), { inFlight });
@@ -490,6 +531,35 @@ function invokerWith(
     throttleDelayMs: THROTTLE_DELAY_MS,
     logger: options.logger ?? silentLogger(),
   });
+}
+
+/**
+ * Starts a server that responds to each request with 200 headers and the first bytes of a
+ * 100-byte JSON body, then sends the rest 3 s later, so a call whose deadline fails to stop
+ * the body read completes.
+ */
+async function startStallingServer(): Promise<{ url: string; close: () => Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.once('data', () => {
+      socket.write(
+        'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"ok":',
+      );
+      const rest = `true${' '.repeat(89)}}`;
+      setTimeout(() => socket.end(rest), 3_000).unref();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }
 
 /** Returns a client factory for the Lambda API at `endpoint` with fake credentials. */

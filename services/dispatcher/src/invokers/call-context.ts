@@ -67,12 +67,16 @@ export class InFlightCalls {
 }
 
 /**
- * The deadline of one call that is aborted through an AbortController: `controller`
- * aborts when the call's timeout passes or when shutdown abandons the call, and `cause`
- * records which happened first.
+ * The deadline of one Lambda call, which is also the abort signal the AWS SDK receives for it.
+ * `cause` records whether the timeout or a shutdown aborted the call first.
+ *
+ * It implements the SDK's older signal interface, `aborted` and one `onabort` handler, because
+ * an AbortController and its EventTarget listeners took about 15 µs per Invoke in a CPU
+ * profile, about 3 % of the dispatcher's CPU per job.
  */
 export class CallDeadline implements AbandonableCall {
-  readonly controller = new AbortController();
+  aborted = false;
+  onabort: (() => void) | null = null;
   cause: 'timeout' | 'abandoned' | undefined;
   private readonly timer: NodeJS.Timeout;
   private readonly inFlight: InFlightCalls;
@@ -94,9 +98,10 @@ export class CallDeadline implements AbandonableCall {
   }
 
   abort(cause: 'timeout' | 'abandoned'): void {
-    if (this.cause !== undefined) return;
+    if (this.aborted) return;
+    this.aborted = true;
     this.cause = cause;
-    this.controller.abort();
+    this.onabort?.();
   }
 }
 
