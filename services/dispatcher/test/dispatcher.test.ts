@@ -1,5 +1,7 @@
+import path from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Queue } from 'bullmq';
+import { startLambdaHost } from '@bullpen/lambda-host';
 import { WorkerRegistry, registryKeys, type Env } from '@bullpen/core';
 import type { Dispatcher, DispatcherConfig, DispatcherDependencies } from '../src';
 import { cleanupPrefix, uniquePrefix, uniqueQueue } from '../../../test/support/redis';
@@ -18,6 +20,8 @@ import {
   startTestDispatcher,
   testQueue,
 } from './support/test-dispatcher';
+
+const LAMBDA_HANDLERS = path.join(__dirname, 'fixtures', 'lambda-handlers.ts');
 
 /** Responds 200 after `delayMs`, so calls overlap. */
 const respondAfter =
@@ -274,6 +278,44 @@ describe('dispatcher', () => {
     expect(await countOf(queue, 'failed')).toBe(0);
     const jobs = await queue.getJobs(['waiting']);
     expect(jobs.map((job) => job.attemptsMade)).toEqual([0, 0]);
+  });
+
+  test('returns abandoned Lambda jobs to waiting', async () => {
+    const host = await startLambdaHost({
+      functions: [
+        { name: 'slow', handlerModule: LAMBDA_HANDLERS, handlerExport: 'slow', timeoutMs: 10_000 },
+      ],
+    });
+    try {
+      const name = uniqueQueue('abandon-lambda');
+      await register(redis, prefix, {
+        queue: name,
+        endpoint: { type: 'lambda', functionName: 'slow', timeout: 10_000 },
+        opts: { concurrency: 2 },
+      });
+      const dispatcher = await start({
+        SHUTDOWN_GRACE_MS: '300',
+        AWS_ENDPOINT_URL_LAMBDA: host.url,
+      });
+      const queue = openQueue(name);
+      // The invocations outlast the grace period but end within the 3 s that close waits after
+      // abandoning calls. If the abort does not reach the requests, both jobs complete.
+      await queue.addBulk([
+        { name: 'a', data: { sleepMs: 2_000 }, opts: { attempts: 1 } },
+        { name: 'b', data: { sleepMs: 2_000 }, opts: { attempts: 1 } },
+      ]);
+      await waitFor(() => host.invocationCount('slow') === 2, 5_000, 'two invocations running');
+
+      await dispatcher.close();
+
+      expect(await countOf(queue, 'completed')).toBe(0);
+      expect(await countOf(queue, 'failed')).toBe(0);
+      expect(await countOf(queue, 'waiting')).toBe(2);
+      const jobs = await queue.getJobs(['waiting']);
+      expect(jobs.map((job) => job.attemptsMade)).toEqual([0, 0]);
+    } finally {
+      await host.close();
+    }
   });
 
   test('serves metrics and health', async () => {

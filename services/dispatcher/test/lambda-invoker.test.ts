@@ -18,7 +18,7 @@ import {
   createLambdaClient,
   type LambdaClientFactory,
 } from '../src/invokers/lambda-invoker';
-import type { LambdaClient } from '@aws-sdk/client-lambda';
+import type { InvocationResponse, LambdaClient } from '@aws-sdk/client-lambda';
 
 const FAKE_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 const HANDLERS = path.join(__dirname, 'fixtures', 'lambda-handlers.ts');
@@ -278,6 +278,65 @@ describe('LambdaInvoker', () => {
       abandoning.close();
     }
   });
+
+  test('abandons an invoke after shutdown began', async () => {
+    const inFlight = new InFlightCalls();
+    const abandoning = invokerWith(clientsFor(host.url), { inFlight });
+    inFlight.abandonAll();
+    const before = host.invocationCount('echo');
+    try {
+      const outcome = await abandoning.call(
+        lambda('echo', { timeout: 5_000 }),
+        dispatchRequest(),
+        context(),
+      );
+
+      expect(outcome.kind).toBe('abandoned');
+      expect(host.invocationCount('echo')).toBe(before);
+    } finally {
+      abandoning.close();
+    }
+  });
+
+  test.each([
+    {
+      name: 'a JSON payload under the response cap',
+      response: { Payload: viewAtOffset('{"done":true}') },
+      maxResponseBytes: 20,
+      outcome: { kind: 'completed', returnValue: { done: true } },
+    },
+    {
+      name: 'a function error',
+      response: {
+        FunctionError: 'Unhandled',
+        Payload: viewAtOffset('{"errorType":"TypeError","errorMessage":"image is not a PNG"}'),
+      },
+      maxResponseBytes: 20,
+      outcome: { kind: 'failed', reason: 'TypeError', detail: 'image is not a PNG' },
+    },
+    {
+      name: 'an UnrecoverableError',
+      response: {
+        FunctionError: 'Unhandled',
+        Payload: viewAtOffset('{"errorType":"UnrecoverableError","errorMessage":"bad input"}'),
+      },
+      maxResponseBytes: 20,
+      outcome: { kind: 'unrecoverable', reason: 'UnrecoverableError', detail: 'bad input' },
+    },
+  ])(
+    'reads a payload view at an offset: $name',
+    async ({ response, maxResponseBytes, outcome }) => {
+      const returning = invokerWith(() => clientThatReturns(response));
+
+      const result = await returning.call(
+        lambda('echo', { timeout: 2_000, maxResponseBytes }),
+        dispatchRequest(),
+        context(),
+      );
+
+      expect(result).toEqual(outcome);
+    },
+  );
 
   test('fails an attempt on a refused connection', async () => {
     const closedPort = await freePort();
@@ -581,6 +640,25 @@ function clientThatThrows(error: Error): LambdaClient {
     send: () => Promise.reject(error),
     destroy: () => undefined,
   } as unknown as LambdaClient;
+}
+
+/** Returns a Lambda client whose every call resolves to `response` with status 200. */
+function clientThatReturns(response: InvocationResponse): LambdaClient {
+  return {
+    send: () => Promise.resolve({ StatusCode: 200, ...response }),
+    destroy: () => undefined,
+  } as unknown as LambdaClient;
+}
+
+/**
+ * Returns the UTF-8 bytes of `text` as a view at byte 16 of a larger ArrayBuffer filled with
+ * `#`. A reader that ignores byteOffset or byteLength decodes the wrong bytes.
+ */
+function viewAtOffset(text: string): Uint8Array {
+  const bytes = Buffer.from(text, 'utf8');
+  const backing = new Uint8Array(bytes.length + 32).fill(0x23);
+  backing.set(bytes, 16);
+  return new Uint8Array(backing.buffer, 16, bytes.length);
 }
 
 function freePort(): Promise<number> {
