@@ -279,6 +279,43 @@ describe('LambdaInvoker', () => {
     }
   });
 
+  test('abandons a stalled configuration read', async () => {
+    // Answers GetFunctionConfiguration only after 3 s and reports whether the client closed
+    // the connection before that.
+    let answered = false;
+    let reportConnection: (state: string) => void = () => undefined;
+    const connectionEnded = new Promise<string>((resolve) => {
+      reportConnection = resolve;
+      setTimeout(() => resolve('still open after 4 s'), 4_000).unref();
+    });
+    const stalling = http.createServer((request, response) => {
+      request.socket.once('close', () => reportConnection(answered ? 'answered' : 'dropped'));
+      setTimeout(() => {
+        answered = true;
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ FunctionName: 'echo', Timeout: 3 }));
+      }, 3_000).unref();
+    });
+    await new Promise<void>((resolve) => stalling.listen(0, '127.0.0.1', resolve));
+    const { port } = stalling.address() as net.AddressInfo;
+    const inFlight = new InFlightCalls();
+    const abandoning = invokerWith(clientsFor(`http://127.0.0.1:${port}`), { inFlight });
+    setTimeout(() => inFlight.abandonAll(), 200);
+    try {
+      const outcome = await abandoning.call(lambda('echo'), dispatchRequest(), context());
+
+      expect(outcome).toEqual({
+        kind: 'abandoned',
+        reason: 'the dispatcher shut down before the call started',
+      });
+      expect(await connectionEnded).toBe('dropped');
+    } finally {
+      abandoning.close();
+      stalling.closeAllConnections();
+      await new Promise((resolve) => stalling.close(resolve));
+    }
+  });
+
   test('abandons an invoke after shutdown began', async () => {
     const inFlight = new InFlightCalls();
     const abandoning = invokerWith(clientsFor(host.url), { inFlight });

@@ -69,6 +69,8 @@ export function createLambdaClient(settings: LambdaClientSettings): LambdaClient
 
 /** Added to a function's configured timeout so Lambda reports its own timeout first. */
 const FUNCTION_TIMEOUT_MARGIN_MS = 5_000;
+/** Time limit for reading a function's configured timeout. */
+const CONFIGURATION_TIMEOUT_MS = 10_000;
 /** How long a function's configured timeout is trusted before it is read again. */
 const FUNCTION_TIMEOUT_CACHE_MS = 5 * 60 * 1000;
 
@@ -193,15 +195,21 @@ export class LambdaInvoker {
     if (cached && cached.expiresAtMs > nowMs) return cached.timeoutMs;
 
     let timeoutMs: number;
+    // Shutdown abandons this read like an Invoke, so a stalled Lambda API cannot hold it up.
+    const deadline = new CallDeadline(CONFIGURATION_TIMEOUT_MS, this.settings.inFlight);
     try {
       const configuration = await client.send(
         new GetFunctionConfigurationCommand({
           FunctionName: endpoint.functionName,
           Qualifier: endpoint.qualifier,
         }),
+        { abortSignal: deadline, requestTimeout: CONFIGURATION_TIMEOUT_MS },
       );
       timeoutMs = (configuration.Timeout ?? 3) * 1000 + FUNCTION_TIMEOUT_MARGIN_MS;
     } catch (error) {
+      if (deadline.cause === 'abandoned') {
+        return { kind: 'abandoned', reason: 'the dispatcher shut down before the call started' };
+      }
       const name = (error as Error).name;
       if (name === 'ResourceNotFoundException') {
         return {
@@ -214,6 +222,8 @@ export class LambdaInvoker {
         'reading the function timeout failed; using the Lambda maximum',
       );
       timeoutMs = MAX_ENDPOINT_TIMEOUT_MS + FUNCTION_TIMEOUT_MARGIN_MS;
+    } finally {
+      deadline.dispose();
     }
     this.timeouts.set(key, { timeoutMs, expiresAtMs: nowMs + FUNCTION_TIMEOUT_CACHE_MS });
     return timeoutMs;
