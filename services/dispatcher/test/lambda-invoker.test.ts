@@ -316,6 +316,39 @@ describe('LambdaInvoker', () => {
     }
   });
 
+  test('invokes after a configuration read times out', async () => {
+    // Never answers GetFunctionConfiguration, and answers every Invoke at once.
+    const server = http.createServer((request, response) => {
+      if (request.method === 'POST' && request.url?.includes('/invocations')) {
+        request.resume();
+        request.on('end', () => {
+          response.writeHead(200, { 'content-type': 'application/json' });
+          response.end('{"ok":true}');
+        });
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    const { logger, lines } = memoryLogger();
+    const invoking = invokerWith(clientsFor(`http://127.0.0.1:${port}`), {
+      logger,
+      configurationTimeoutMs: 300,
+    });
+    try {
+      const outcome = await invoking.call(lambda('echo'), dispatchRequest(), context());
+
+      expect(outcome).toEqual({ kind: 'completed', returnValue: { ok: true } });
+      const warning = lines.find((line) =>
+        line.msg.startsWith('reading the function timeout failed'),
+      );
+      expect(warning).toBeDefined();
+    } finally {
+      invoking.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   test('abandons an invoke after shutdown began', async () => {
     const inFlight = new InFlightCalls();
     const abandoning = invokerWith(clientsFor(host.url), { inFlight });
@@ -617,7 +650,7 @@ async function invokeInPlainNode(
 /** Creates an invoker with the test settings and the region us-east-1. */
 function invokerWith(
   clientFactory: LambdaClientFactory,
-  options: { inFlight?: InFlightCalls; logger?: Logger } = {},
+  options: { inFlight?: InFlightCalls; logger?: Logger; configurationTimeoutMs?: number } = {},
 ): LambdaInvoker {
   return new LambdaInvoker({
     clientFactory,
@@ -626,6 +659,7 @@ function invokerWith(
     clock: systemClock,
     throttleDelayMs: THROTTLE_DELAY_MS,
     logger: options.logger ?? silentLogger(),
+    configurationTimeoutMs: options.configurationTimeoutMs,
   });
 }
 

@@ -69,8 +69,6 @@ export function createLambdaClient(settings: LambdaClientSettings): LambdaClient
 
 /** Added to a function's configured timeout so Lambda reports its own timeout first. */
 const FUNCTION_TIMEOUT_MARGIN_MS = 5_000;
-/** Time limit for reading a function's configured timeout. */
-const CONFIGURATION_TIMEOUT_MS = 10_000;
 /** How long a function's configured timeout is trusted before it is read again. */
 const FUNCTION_TIMEOUT_CACHE_MS = 5 * 60 * 1000;
 
@@ -103,6 +101,8 @@ export interface LambdaInvokerSettings {
   /** Queue pause after a throttle that gives no `retryAfterSeconds`. */
   readonly throttleDelayMs: number;
   readonly logger: Logger;
+  /** Time limit for reading a function's configured timeout, 10 s unless set. */
+  readonly configurationTimeoutMs?: number;
 }
 
 interface CachedTimeout {
@@ -148,8 +148,8 @@ export class LambdaInvoker {
         new InvokeCommand({
           FunctionName: endpoint.functionName,
           Qualifier: endpoint.qualifier,
-          // InvocationType defaults to RequestResponse, the synchronous call; leaving it out
-          // saves signing one header on every job.
+          // InvocationType is left out because its default, RequestResponse, is the synchronous
+          // call, and one header fewer is one fewer to sign on every job.
           Payload: Buffer.from(JSON.stringify(dispatchRequest)),
         }),
         { abortSignal: deadline, requestTimeout: timeout },
@@ -196,14 +196,15 @@ export class LambdaInvoker {
 
     let timeoutMs: number;
     // Shutdown abandons this read like an Invoke, so a stalled Lambda API cannot hold it up.
-    const deadline = new CallDeadline(CONFIGURATION_TIMEOUT_MS, this.settings.inFlight);
+    const limitMs = this.settings.configurationTimeoutMs ?? 10_000;
+    const deadline = new CallDeadline(limitMs, this.settings.inFlight);
     try {
       const configuration = await client.send(
         new GetFunctionConfigurationCommand({
           FunctionName: endpoint.functionName,
           Qualifier: endpoint.qualifier,
         }),
-        { abortSignal: deadline, requestTimeout: CONFIGURATION_TIMEOUT_MS },
+        { abortSignal: deadline, requestTimeout: limitMs },
       );
       timeoutMs = (configuration.Timeout ?? 3) * 1000 + FUNCTION_TIMEOUT_MARGIN_MS;
     } catch (error) {
