@@ -1,40 +1,18 @@
 import net from 'node:net';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
-import {
-  httpEndpointSchema,
-  parseEndpointAllowlist,
-  type DispatchRequest,
-  type HttpEndpoint,
-} from '@bullpen/core';
+import { httpEndpointSchema, parseEndpointAllowlist, type HttpEndpoint } from '@bullpen/core';
 import { InFlightCalls, systemClock } from '../src/invokers/call-context';
 import { EndpointPools } from '../src/invokers/endpoint-pools';
 import { HttpInvoker } from '../src/invokers/http-invoker';
 import { SigV4Signer } from '../src/invokers/sigv4-signer';
+import { sampleDispatchRequest } from './support/dispatch-request';
 import { startEndpointServer, type EndpointServer } from './support/endpoint-server';
 
 const FAKE_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 const THROTTLE_DELAY_MS = 1234;
 
-const dispatchRequest: DispatchRequest = {
-  job: {
-    id: '42',
-    name: 'resize',
-    data: { image: 'a.png' },
-    opts: { attempts: 3 },
-    progress: 0,
-    returnvalue: null,
-    stacktrace: [],
-    attemptsMade: 0,
-    attemptsStarted: 1,
-    delay: 0,
-    timestamp: 1_700_000_000_000,
-    queueQualifiedName: 'bull:thumbnails',
-  },
-  token: 'lock-token-1',
-  queue: 'thumbnails',
-  callbackUrl: 'http://127.0.0.1:9/api',
-};
+const dispatchRequest = sampleDispatchRequest({ image: 'a.png' });
 
 function createInvoker(pools: EndpointPools, inFlight = new InFlightCalls()): HttpInvoker {
   return new HttpInvoker({
@@ -91,9 +69,9 @@ describe('HttpInvoker', () => {
     expect(call.headers['content-type']).toBe('application/json');
     expect(call.headers['x-api-key']).toBe('secret-1');
     expect(call.headers['bullpen-queue']).toBe('thumbnails');
-    expect(call.headers['bullpen-job-id']).toBe('42');
+    expect(call.headers['bullpen-job-id']).toBe('7');
     expect(call.headers['bullpen-attempt']).toBe('2');
-    expect(call.headers['idempotency-key']).toBe('thumbnails:42');
+    expect(call.headers['idempotency-key']).toBe('thumbnails:7');
     expect(call.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     const headerNames = call.rawHeaders.filter((_, index) => index % 2 === 0);
     expect(headerNames.filter((name) => name.toLowerCase() === 'content-type')).toHaveLength(1);
