@@ -280,8 +280,8 @@ describe('LambdaInvoker', () => {
   });
 
   test('abandons a stalled configuration read', async () => {
-    // Answers GetFunctionConfiguration only after 3 s and reports whether the client closed
-    // the connection before that.
+    // Responds to GetFunctionConfiguration only after 3 s and reports whether the client
+    // closed the connection before that.
     let answered = false;
     let reportConnection: (state: string) => void = () => undefined;
     const connectionEnded = new Promise<string>((resolve) => {
@@ -296,10 +296,9 @@ describe('LambdaInvoker', () => {
         response.end(JSON.stringify({ FunctionName: 'echo', Timeout: 3 }));
       }, 3_000).unref();
     });
-    await new Promise<void>((resolve) => stalling.listen(0, '127.0.0.1', resolve));
-    const { port } = stalling.address() as net.AddressInfo;
+    const stallingUrl = await listenOnLoopback(stalling);
     const inFlight = new InFlightCalls();
-    const abandoning = invokerWith(clientsFor(`http://127.0.0.1:${port}`), { inFlight });
+    const abandoning = invokerWith(clientsFor(stallingUrl), { inFlight });
     setTimeout(() => inFlight.abandonAll(), 200);
     try {
       const outcome = await abandoning.call(lambda('echo'), dispatchRequest(), context());
@@ -317,7 +316,8 @@ describe('LambdaInvoker', () => {
   });
 
   test('invokes after a configuration read times out', async () => {
-    // Never answers GetFunctionConfiguration, and answers every Invoke at once.
+    // Leaves GetFunctionConfiguration requests without a response and responds to every
+    // Invoke at once.
     const server = http.createServer((request, response) => {
       if (request.method === 'POST' && request.url?.includes('/invocations')) {
         request.resume();
@@ -327,10 +327,9 @@ describe('LambdaInvoker', () => {
         });
       }
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as net.AddressInfo;
+    const serverUrl = await listenOnLoopback(server);
     const { logger, lines } = memoryLogger();
-    const invoking = invokerWith(clientsFor(`http://127.0.0.1:${port}`), {
+    const invoking = invokerWith(clientsFor(serverUrl), {
       logger,
       configurationTimeoutMs: 300,
     });
@@ -432,10 +431,9 @@ describe('LambdaInvoker', () => {
     const resetting = net.createServer((socket) => {
       socket.once('data', () => socket.resetAndDestroy());
     });
-    await new Promise<void>((resolve) => resetting.listen(0, '127.0.0.1', resolve));
-    const { port } = resetting.address() as net.AddressInfo;
+    const resettingUrl = await listenOnLoopback(resetting);
     try {
-      const outcome = await invokeInPlainNode(`http://127.0.0.1:${port}`, 'echo', 2_000);
+      const outcome = await invokeInPlainNode(resettingUrl, 'echo', 2_000);
 
       expect(outcome).toEqual({
         kind: 'failed',
@@ -570,8 +568,7 @@ describe('LambdaInvoker access denied', () => {
         response.writeHead(200, { 'content-type': 'application/json' }).end('"ok"');
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    endpointUrl = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    endpointUrl = await listenOnLoopback(server);
   });
 
   afterAll(async () => {
@@ -681,15 +678,20 @@ async function startStallingServer(): Promise<{ url: string; close: () => Promis
       setTimeout(() => socket.end(rest), 3_000).unref();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: await listenOnLoopback(server),
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => server.close(resolve));
     },
   };
+}
+
+/** Starts `server` on a free loopback port and returns its base URL. */
+async function listenOnLoopback(server: net.Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return `http://127.0.0.1:${port}`;
 }
 
 /** Returns a client factory for the Lambda API at `endpoint` with fake credentials. */
