@@ -67,7 +67,7 @@ export class InFlightCalls {
 }
 
 /**
- * The deadline of one Lambda call, which is also the abort signal the AWS SDK receives for it.
+ * The deadline of one Lambda API call, which is also the abort signal the AWS SDK receives for it.
  * `cause` records whether the timeout or a shutdown aborted the call first.
  *
  * It implements the SDK's older signal interface, `aborted` and one `onabort` handler, because
@@ -75,7 +75,6 @@ export class InFlightCalls {
  * profile, about 3 % of the dispatcher's CPU per job.
  */
 export class CallDeadline implements AbandonableCall {
-  aborted = false;
   onabort: (() => void) | null = null;
   cause: 'timeout' | 'abandoned' | undefined;
   private readonly timer: NodeJS.Timeout;
@@ -85,6 +84,11 @@ export class CallDeadline implements AbandonableCall {
     this.inFlight = inFlight;
     this.timer = setTimeout(abortOnTimeout, timeoutMs, this);
     inFlight.add(this);
+  }
+
+  /** Whether the call was aborted, the flag the SDK reads before it sends a request. */
+  get aborted(): boolean {
+    return this.cause !== undefined;
   }
 
   abandon(): void {
@@ -99,7 +103,6 @@ export class CallDeadline implements AbandonableCall {
 
   abort(cause: 'timeout' | 'abandoned'): void {
     if (this.aborted) return;
-    this.aborted = true;
     this.cause = cause;
     this.onabort?.();
   }

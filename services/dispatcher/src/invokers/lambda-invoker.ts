@@ -69,6 +69,8 @@ export function createLambdaClient(settings: LambdaClientSettings): LambdaClient
 
 /** Added to a function's configured timeout so Lambda reports its own timeout first. */
 const FUNCTION_TIMEOUT_MARGIN_MS = 5_000;
+/** Default time limit for reading a function's configured timeout. */
+const CONFIGURATION_TIMEOUT_MS = 10_000;
 /** How long a function's configured timeout is trusted before it is read again. */
 const FUNCTION_TIMEOUT_CACHE_MS = 5 * 60 * 1000;
 
@@ -101,7 +103,7 @@ export interface LambdaInvokerSettings {
   /** Queue pause after a throttle that gives no `retryAfterSeconds`. */
   readonly throttleDelayMs: number;
   readonly logger: Logger;
-  /** Time limit for reading a function's configured timeout, 10 s unless set. */
+  /** Time limit for reading a function's configured timeout, CONFIGURATION_TIMEOUT_MS unless set. */
   readonly configurationTimeoutMs?: number;
 }
 
@@ -196,7 +198,7 @@ export class LambdaInvoker {
 
     let timeoutMs: number;
     // Shutdown abandons this read like an Invoke, so a stalled Lambda API cannot hold it up.
-    const limitMs = this.settings.configurationTimeoutMs ?? 10_000;
+    const limitMs = this.settings.configurationTimeoutMs ?? CONFIGURATION_TIMEOUT_MS;
     const deadline = new CallDeadline(limitMs, this.settings.inFlight);
     try {
       const configuration = await client.send(
