@@ -18,7 +18,7 @@ import {
   createLambdaClient,
   type LambdaClientFactory,
 } from '../src/invokers/lambda-invoker';
-import type { InvocationResponse, LambdaClient } from '@aws-sdk/client-lambda';
+import { LambdaClient, type InvocationResponse } from '@aws-sdk/client-lambda';
 
 const FAKE_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
 const HANDLERS = path.join(__dirname, 'fixtures', 'lambda-handlers.ts');
@@ -219,6 +219,55 @@ describe('LambdaInvoker', () => {
     });
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(host.invocationCount('slow') - before).toBe(1);
+  });
+
+  test('keeps concurrent call timeouts apart', async () => {
+    // Both calls share one client and its cached middleware.
+    const [timedOut, completed] = await Promise.all([
+      invoker.call(
+        lambda('slow', { timeout: 300 }),
+        dispatchRequest({ sleepMs: 1_500 }),
+        context(),
+      ),
+      invoker.call(
+        lambda('slow', { timeout: 4_000 }),
+        dispatchRequest({ sleepMs: 800 }),
+        context(),
+      ),
+    ]);
+
+    expect(timedOut).toEqual({
+      kind: 'failed',
+      reason: 'The Invoke of function slow timed out after 300 ms',
+    });
+    expect(completed.kind).toBe('completed');
+    expect(factoryRegions).toEqual(['us-east-1']);
+  });
+
+  test('times out through a plain client', async () => {
+    const plain = invokerWith(
+      (region) =>
+        new LambdaClient({
+          region,
+          endpoint: host.url,
+          credentials: FAKE_CREDENTIALS,
+          maxAttempts: 1,
+        }),
+    );
+    try {
+      const outcome = await plain.call(
+        lambda('slow', { timeout: 300 }),
+        dispatchRequest({ sleepMs: 1_500 }),
+        context(),
+      );
+
+      expect(outcome).toEqual({
+        kind: 'failed',
+        reason: 'The Invoke of function slow timed out after 300 ms',
+      });
+    } finally {
+      plain.close();
+    }
   });
 
   test('times out a stalled response body', async () => {

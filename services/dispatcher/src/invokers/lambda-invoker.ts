@@ -6,7 +6,6 @@ import {
   LambdaClient,
   type InvocationResponse,
 } from '@aws-sdk/client-lambda';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import {
   MAX_ENDPOINT_TIMEOUT_MS,
   UNRECOVERABLE_ERROR_TYPE,
@@ -15,8 +14,15 @@ import {
   type LambdaEndpoint,
   type Logger,
 } from '@bullpen/core';
+import type { HttpHandlerOptions } from '@smithy/types';
 import { decodeReturnValue, type CallOutcome } from '../outcome';
 import type { AwsCredentialsSource } from './aws-credentials';
+import {
+  CallOptionsHttpHandler,
+  addCallOptionsMiddleware,
+  carriesCallOptions,
+  fileCallOptions,
+} from './lambda-call-options';
 import {
   CallDeadline,
   MAX_RETRY_AFTER_MS,
@@ -25,7 +31,7 @@ import {
   type InFlightCalls,
 } from './call-context';
 
-/** Creates the Lambda client of one region. */
+/** Creates the Lambda client of one region, normally with `createLambdaClient`. */
 export type LambdaClientFactory = (region: string) => LambdaClient;
 
 export interface LambdaClientSettings {
@@ -43,7 +49,9 @@ export interface LambdaClientSettings {
  * attempts already decide retries. The agents keep TCP keep-alive probes going so that a
  * NAT gateway does not drop a connection that waits up to 15 minutes for its response.
  * `throwOnRequestTimeout` makes the request timeout an error; @smithy/node-http-handler 4
- * only logs a warning without it.
+ * only logs a warning without it. `cacheMiddleware` resolves the middleware stack once per
+ * command class instead of on every call; each call's deadline then reaches the request
+ * handler as lambda-call-options.ts describes.
  */
 export function createLambdaClient(settings: LambdaClientSettings): LambdaClient {
   const agentOptions = {
@@ -53,18 +61,21 @@ export function createLambdaClient(settings: LambdaClientSettings): LambdaClient
     // sockets would queue calls that the worker's concurrency allows.
     maxSockets: Infinity,
   };
-  return new LambdaClient({
+  const client = new LambdaClient({
     region: settings.region,
     endpoint: settings.endpoint,
     credentials: settings.credentials,
     maxAttempts: 1,
-    requestHandler: new NodeHttpHandler({
+    cacheMiddleware: true,
+    requestHandler: new CallOptionsHttpHandler({
       httpAgent: new http.Agent(agentOptions),
       httpsAgent: new https.Agent(agentOptions),
       connectionTimeout: 10_000,
       throwOnRequestTimeout: true,
     }),
   });
+  addCallOptionsMiddleware(client);
+  return client;
 }
 
 /** Added to a function's configured timeout so Lambda reports its own timeout first. */
@@ -107,6 +118,12 @@ export interface LambdaInvokerSettings {
   readonly configurationTimeoutMs?: number;
 }
 
+/** The client of a region, and whether it takes per-call options through the command input. */
+interface RegionClient {
+  readonly client: LambdaClient;
+  readonly carriesCallOptions: boolean;
+}
+
 interface CachedTimeout {
   readonly timeoutMs: number;
   readonly expiresAtMs: number;
@@ -115,7 +132,7 @@ interface CachedTimeout {
 /** Invokes Lambda functions synchronously and maps their responses to call outcomes. */
 export class LambdaInvoker {
   private readonly settings: LambdaInvokerSettings;
-  private readonly clients = new Map<string, LambdaClient>();
+  private readonly clients = new Map<string, RegionClient>();
   private readonly timeouts = new Map<string, CachedTimeout>();
 
   constructor(settings: LambdaInvokerSettings) {
@@ -139,22 +156,23 @@ export class LambdaInvoker {
           'set "region" on the endpoint, or set AWS_REGION for the dispatcher',
       };
     }
-    const client = this.clientFor(region);
+    const target = this.clientFor(region);
 
-    const timeout = await this.resolveTimeoutMs(client, region, endpoint);
+    const timeout = await this.resolveTimeoutMs(target, region, endpoint);
     if (typeof timeout !== 'number') return timeout;
 
     const deadline = new CallDeadline(timeout, this.settings.inFlight);
     try {
-      const response = await client.send(
-        new InvokeCommand({
-          FunctionName: endpoint.functionName,
-          Qualifier: endpoint.qualifier,
-          // InvocationType is left out because its default, RequestResponse, is the synchronous
-          // call, and one header fewer is one fewer to sign on every job.
-          Payload: Buffer.from(JSON.stringify(dispatchRequest)),
-        }),
-        { abortSignal: deadline, requestTimeout: timeout },
+      const input = {
+        FunctionName: endpoint.functionName,
+        Qualifier: endpoint.qualifier,
+        // InvocationType is left out because its default, RequestResponse, is the synchronous
+        // call, and one header fewer is one fewer to sign on every job.
+        Payload: Buffer.from(JSON.stringify(dispatchRequest)),
+      };
+      const response = await target.client.send(
+        new InvokeCommand(input),
+        sendOptions(target, input, { abortSignal: deadline, requestTimeout: timeout }),
       );
       return readInvocation(endpoint, response);
     } catch (error) {
@@ -166,17 +184,18 @@ export class LambdaInvoker {
 
   /** Destroys every client and its connections. */
   close(): void {
-    for (const client of this.clients.values()) client.destroy();
+    for (const { client } of this.clients.values()) client.destroy();
     this.clients.clear();
   }
 
-  private clientFor(region: string): LambdaClient {
-    let client = this.clients.get(region);
-    if (!client) {
-      client = this.settings.clientFactory(region);
-      this.clients.set(region, client);
+  private clientFor(region: string): RegionClient {
+    let entry = this.clients.get(region);
+    if (!entry) {
+      const client = this.settings.clientFactory(region);
+      entry = { client, carriesCallOptions: carriesCallOptions(client) };
+      this.clients.set(region, entry);
     }
-    return client;
+    return entry;
   }
 
   /**
@@ -185,7 +204,7 @@ export class LambdaInvoker {
    * which a role allowed only to invoke lacks; the call then gets Lambda's 15-minute maximum.
    */
   private async resolveTimeoutMs(
-    client: LambdaClient,
+    target: RegionClient,
     region: string,
     endpoint: LambdaEndpoint,
   ): Promise<number | CallOutcome> {
@@ -201,12 +220,10 @@ export class LambdaInvoker {
     const limitMs = this.settings.configurationTimeoutMs ?? CONFIGURATION_TIMEOUT_MS;
     const deadline = new CallDeadline(limitMs, this.settings.inFlight);
     try {
-      const configuration = await client.send(
-        new GetFunctionConfigurationCommand({
-          FunctionName: endpoint.functionName,
-          Qualifier: endpoint.qualifier,
-        }),
-        { abortSignal: deadline, requestTimeout: limitMs },
+      const input = { FunctionName: endpoint.functionName, Qualifier: endpoint.qualifier };
+      const configuration = await target.client.send(
+        new GetFunctionConfigurationCommand(input),
+        sendOptions(target, input, { abortSignal: deadline, requestTimeout: limitMs }),
       );
       timeoutMs = (configuration.Timeout ?? 3) * 1000 + FUNCTION_TIMEOUT_MARGIN_MS;
     } catch (error) {
@@ -299,6 +316,20 @@ export class LambdaInvoker {
     if (!Number.isFinite(seconds) || seconds < 0) return this.settings.throttleDelayMs;
     return Math.min(Math.ceil(seconds * 1000), MAX_RETRY_AFTER_MS);
   }
+}
+
+/**
+ * Returns the options to give `send` for a call with `input`: none for a client that takes
+ * them through the input, which keeps its cached middleware in use.
+ */
+function sendOptions(
+  target: RegionClient,
+  input: object,
+  options: HttpHandlerOptions,
+): HttpHandlerOptions | undefined {
+  if (!target.carriesCallOptions) return options;
+  fileCallOptions(input, options);
+  return undefined;
 }
 
 /** Maps a finished Invoke to an outcome: the payload on success, the error on FunctionError. */
