@@ -10,9 +10,14 @@ import {
   type Logger,
 } from '@bullpen/core';
 import { sampleDispatchRequest } from './support/dispatch-request';
+import { startEndpointServer, waitFor } from './support/endpoint-server';
 import { memoryLogger } from './support/test-dispatcher';
 import { startLambdaHost, type LambdaHost } from '@bullpen/lambda-host';
 import { InFlightCalls, systemClock } from '../src/invokers/call-context';
+import {
+  CallOptionsHttpHandler,
+  addCallOptionsMiddleware,
+} from '../src/invokers/lambda-call-options';
 import {
   LambdaInvoker,
   createLambdaClient,
@@ -267,6 +272,247 @@ describe('LambdaInvoker', () => {
       });
     } finally {
       plain.close();
+    }
+  });
+
+  test.each([
+    {
+      missing: 'the call options middleware',
+      client: (region: string) =>
+        new LambdaClient({
+          region,
+          endpoint: host.url,
+          credentials: FAKE_CREDENTIALS,
+          maxAttempts: 1,
+          cacheMiddleware: true,
+          requestHandler: new CallOptionsHttpHandler({}),
+        }),
+    },
+    {
+      missing: 'the call options handler',
+      client: (region: string) => {
+        const client = new LambdaClient({
+          region,
+          endpoint: host.url,
+          credentials: FAKE_CREDENTIALS,
+          maxAttempts: 1,
+          cacheMiddleware: true,
+        });
+        addCallOptionsMiddleware(client);
+        return client;
+      },
+    },
+  ])('times out through a caching client without $missing', async ({ client }) => {
+    // Such a client drops call options filed under the input, so it must get send options.
+    const partial = invokerWith(client);
+    try {
+      const outcome = await partial.call(
+        lambda('slow', { timeout: 300 }),
+        dispatchRequest({ sleepMs: 1_500 }),
+        context(),
+      );
+
+      expect(outcome).toEqual({
+        kind: 'failed',
+        reason: 'The Invoke of function slow timed out after 300 ms',
+      });
+    } finally {
+      partial.close();
+    }
+  });
+
+  test('fails a call whose request lost its deadline', async () => {
+    const copying = invokerWith((region) => {
+      const client = createLambdaClient({
+        region,
+        endpoint: host.url,
+        credentials: FAKE_CREDENTIALS,
+      });
+      // Runs after the call options middleware and sends a copy of the request.
+      client.middlewareStack.add(
+        (next) => (args) =>
+          next({
+            ...args,
+            request: Object.assign(
+              Object.create(Object.getPrototypeOf(args.request) as object) as object,
+              args.request,
+            ),
+          }),
+        { step: 'deserialize', priority: 'low', name: 'copyRequest' },
+      );
+      return client;
+    });
+    try {
+      const outcome = await copying.call(
+        lambda('slow', { timeout: 300 }),
+        dispatchRequest({ sleepMs: 1_500 }),
+        context(),
+      );
+
+      expect(outcome.kind).toBe('failed');
+      expect((outcome as { reason: string }).reason).toContain(
+        'reached the request handler without its deadline',
+      );
+    } finally {
+      copying.close();
+    }
+  });
+
+  test('leaves send options off its own clients', async () => {
+    // A send with options bypasses the client's cached middleware.
+    const sends: jest.SpyInstance[] = [];
+    const spying = invokerWith((region) => {
+      const client = createLambdaClient({
+        region,
+        endpoint: host.url,
+        credentials: FAKE_CREDENTIALS,
+      });
+      sends.push(jest.spyOn(client, 'send'));
+      return client;
+    });
+    try {
+      // Without a registered timeout, the call reads the configuration first.
+      const outcome = await spying.call(lambda('echo'), dispatchRequest(), context());
+
+      expect(outcome.kind).toBe('completed');
+      expect(sends).toHaveLength(1);
+      const commands = sends[0]!.mock.calls.map(([command]) => command.constructor.name);
+      expect(commands).toEqual(['GetFunctionConfigurationCommand', 'InvokeCommand']);
+      expect(sends[0]!.mock.calls.map((args) => args[1])).toEqual([undefined, undefined]);
+    } finally {
+      spying.close();
+    }
+  });
+
+  test('gives concurrent calls their own outcomes', async () => {
+    // `quick` returns its job data at once and `hang` never responds. The configuration of
+    // `configured` gives a 3 s timeout, and reading that of `config-hang` never ends.
+    const lambdaApi = await startEndpointServer((call, response) => {
+      const functionName = /\/functions\/([^/]+)\//.exec(call.path)?.[1];
+      if (functionName === 'hang') return;
+      if (call.method === 'GET') {
+        if (functionName === 'config-hang') return;
+        response
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ FunctionName: functionName, Timeout: 3 }));
+        return;
+      }
+      response
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify(call.body.job.data));
+    });
+    const inFlight = new InFlightCalls();
+    const shared = invokerWith(clientsFor(lambdaApi.url), { inFlight });
+    const startCall = async (functionName: string, id: number, timeout?: number) => {
+      const startedAtMs = Date.now();
+      const endpoint = lambda(functionName, timeout === undefined ? {} : { timeout });
+      const outcome = await shared.call(endpoint, dispatchRequest({ id }), context());
+      return { outcome, elapsedMs: Date.now() - startedAtMs };
+    };
+    const ids = (first: number, count: number) =>
+      Array.from({ length: count }, (_, i) => first + i);
+    const timeoutsMs = ids(0, 8).map((i) => 200 + 25 * i);
+    try {
+      const completing = ids(0, 8).map((id) => startCall('quick', id, 10_000));
+      const configured = ids(100, 4).map((id) => startCall('configured', id));
+      const timingOut = timeoutsMs.map((timeout, i) => startCall('hang', 200 + i, timeout));
+      const abandonedInvokes = ids(300, 8).map((id) => startCall('hang', id, 60_000));
+      const abandonedReads = ids(400, 4).map((id) => startCall('config-hang', id));
+
+      const completed = await settlesWithin(Promise.all(completing), 3_000, 'quick calls');
+      const configuredOutcomes = await settlesWithin(
+        Promise.all(configured),
+        3_000,
+        'calls that read a configuration',
+      );
+      const timedOut = await settlesWithin(Promise.all(timingOut), 3_000, 'timing-out calls');
+      // The 8 long Invokes and the 4 configuration reads of config-hang still wait.
+      await waitFor(() => lambdaApi.inFlight === 12, 3_000, '12 requests in flight');
+      inFlight.abandonAll();
+      const abandoned = await settlesWithin(Promise.all(abandonedInvokes), 3_000, 'long calls');
+      const abandonedBeforeStart = await settlesWithin(
+        Promise.all(abandonedReads),
+        3_000,
+        'calls whose configuration read hangs',
+      );
+
+      expect(completed.map(({ outcome }) => outcome)).toEqual(
+        ids(0, 8).map((id) => ({ kind: 'completed', returnValue: { id } })),
+      );
+      expect(configuredOutcomes.map(({ outcome }) => outcome)).toEqual(
+        ids(100, 4).map((id) => ({ kind: 'completed', returnValue: { id } })),
+      );
+      expect(timedOut.map(({ outcome }) => outcome)).toEqual(
+        timeoutsMs.map((timeout) => ({
+          kind: 'failed',
+          reason: `The Invoke of function hang timed out after ${timeout} ms`,
+        })),
+      );
+      // A call that got another call's shorter request timeout would end before its own.
+      const endedEarly = timedOut.filter(({ elapsedMs }, i) => elapsedMs < timeoutsMs[i]! - 5);
+      expect(endedEarly).toEqual([]);
+      expect(abandoned.map(({ outcome }) => outcome)).toEqual(
+        ids(300, 8).map(() => ({
+          kind: 'abandoned',
+          reason: 'the dispatcher shut down before the call finished',
+        })),
+      );
+      expect(abandonedBeforeStart.map(({ outcome }) => outcome)).toEqual(
+        ids(400, 4).map(() => ({
+          kind: 'abandoned',
+          reason: 'the dispatcher shut down before the call started',
+        })),
+      );
+      await waitFor(() => lambdaApi.inFlight === 0, 3_000, 'every request closed');
+    } finally {
+      shared.close();
+      await lambdaApi.close();
+    }
+  }, 20_000);
+
+  test('keeps request headers steady across calls', async () => {
+    // The cached middleware shares one handler context between calls, which must not carry
+    // anything from one request into the next.
+    const lambdaApi = await startEndpointServer((call, response) => {
+      response
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify(call.body.job.data));
+    });
+    const reused = invokerWith(clientsFor(lambdaApi.url));
+    try {
+      const outcomes = [];
+      for (let round = 0; round < 3; round += 1) {
+        const roundIds = Array.from({ length: 10 }, (_, i) => round * 10 + i);
+        outcomes.push(
+          ...(await Promise.all(
+            roundIds.map((id) =>
+              reused.call(lambda('echo', { timeout: 5_000 }), dispatchRequest({ id }), context()),
+            ),
+          )),
+        );
+      }
+
+      const ids = Array.from({ length: 30 }, (_, i) => i);
+      expect(outcomes).toEqual(ids.map((id) => ({ kind: 'completed', returnValue: { id } })));
+      const { calls } = lambdaApi;
+      expect(calls).toHaveLength(30);
+      const first = calls[0]!.headers;
+      expect(calls.map((call) => call.headers['user-agent'])).toEqual(
+        ids.map(() => first['user-agent']),
+      );
+      expect(calls.map((call) => call.headers['x-amz-user-agent'])).toEqual(
+        ids.map(() => first['x-amz-user-agent']),
+      );
+      expect(calls.map((call) => call.headers['amz-sdk-request'])).toEqual(
+        ids.map(() => 'attempt=1; max=1'),
+      );
+      expect(new Set(calls.map((call) => call.headers['amz-sdk-invocation-id'])).size).toBe(30);
+      expect(calls.map((call) => Number(call.headers['content-length']))).toEqual(
+        calls.map((call) => Buffer.byteLength(call.rawBody)),
+      );
+    } finally {
+      reused.close();
+      await lambdaApi.close();
     }
   });
 
@@ -734,6 +980,26 @@ async function startStallingServer(): Promise<{ url: string; close: () => Promis
       await new Promise((resolve) => server.close(resolve));
     },
   };
+}
+
+/** Resolves as `promise` does, or rejects naming `description` if it takes over `limitMs`. */
+async function settlesWithin<T>(
+  promise: Promise<T>,
+  limitMs: number,
+  description: string,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeLimit = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${description} did not settle within ${limitMs} ms`)),
+      limitMs,
+    );
+  });
+  try {
+    return await Promise.race([promise, timeLimit]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Starts `server` on a free loopback port and returns its base URL. */

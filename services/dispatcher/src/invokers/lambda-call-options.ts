@@ -16,17 +16,32 @@ import type {
  * the call: `fileCallOptions` files them under the command's input, the innermost middleware
  * files them under the signed request, and `CallOptionsHttpHandler` reads them from there.
  * Both maps hold their keys weakly, so a finished call leaves nothing behind.
+ * NOTE: the SDK's cached context keeps the first command of each class, payload included (at
+ * most 6 MB), for as long as the client lives.
  */
 const optionsByInput = new WeakMap<object, HttpHandlerOptions>();
 const optionsByRequest = new WeakMap<object, HttpHandlerOptions>();
 
-/** A NodeHttpHandler that takes each request's options from the call that sent it. */
+/**
+ * A NodeHttpHandler that takes each request's options from the call that sent it. A request
+ * with neither filed nor `send` options is rejected, because it would run without a deadline.
+ * That happens when a middleware replaces the request after the call options middleware.
+ */
 export class CallOptionsHttpHandler extends NodeHttpHandler {
   override handle(
     request: Parameters<NodeHttpHandler['handle']>[0],
     options?: HttpHandlerOptions,
   ): ReturnType<NodeHttpHandler['handle']> {
-    return super.handle(request, optionsByRequest.get(request) ?? options);
+    const callOptions = optionsByRequest.get(request) ?? options;
+    if (callOptions?.abortSignal === undefined && callOptions?.requestTimeout === undefined) {
+      return Promise.reject(
+        new Error(
+          'The Lambda request reached the request handler without its deadline: a middleware ' +
+            'replaced the request after the call options middleware. Remove that middleware.',
+        ),
+      );
+    }
+    return super.handle(request, callOptions);
   }
 }
 
