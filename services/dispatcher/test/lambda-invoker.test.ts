@@ -88,6 +88,20 @@ describe('LambdaInvoker', () => {
     invoker.close();
   });
 
+  /** Calls `slow` for 1.5 s with a 300 ms timeout through a client from `clientFactory`. */
+  async function callSlowThrough(clientFactory: LambdaClientFactory) {
+    const through = invokerWith(clientFactory);
+    try {
+      return await through.call(
+        lambda('slow', { timeout: 300 }),
+        dispatchRequest({ sleepMs: 1_500 }),
+        context(),
+      );
+    } finally {
+      through.close();
+    }
+  }
+
   test('completes with the decoded JSON payload', async () => {
     const outcome = await invoker.call(lambda('echo'), dispatchRequest(), context());
 
@@ -250,7 +264,7 @@ describe('LambdaInvoker', () => {
   });
 
   test('times out through a plain client', async () => {
-    const plain = invokerWith(
+    const outcome = await callSlowThrough(
       (region) =>
         new LambdaClient({
           region,
@@ -259,20 +273,11 @@ describe('LambdaInvoker', () => {
           maxAttempts: 1,
         }),
     );
-    try {
-      const outcome = await plain.call(
-        lambda('slow', { timeout: 300 }),
-        dispatchRequest({ sleepMs: 1_500 }),
-        context(),
-      );
 
-      expect(outcome).toEqual({
-        kind: 'failed',
-        reason: 'The Invoke of function slow timed out after 300 ms',
-      });
-    } finally {
-      plain.close();
-    }
+    expect(outcome).toEqual({
+      kind: 'failed',
+      reason: 'The Invoke of function slow timed out after 300 ms',
+    });
   });
 
   test.each([
@@ -304,25 +309,16 @@ describe('LambdaInvoker', () => {
     },
   ])('times out through a caching client without $missing', async ({ client }) => {
     // Such a client drops call options filed under the input, so it must get send options.
-    const partial = invokerWith(client);
-    try {
-      const outcome = await partial.call(
-        lambda('slow', { timeout: 300 }),
-        dispatchRequest({ sleepMs: 1_500 }),
-        context(),
-      );
+    const outcome = await callSlowThrough(client);
 
-      expect(outcome).toEqual({
-        kind: 'failed',
-        reason: 'The Invoke of function slow timed out after 300 ms',
-      });
-    } finally {
-      partial.close();
-    }
+    expect(outcome).toEqual({
+      kind: 'failed',
+      reason: 'The Invoke of function slow timed out after 300 ms',
+    });
   });
 
   test('fails a call whose request lost its deadline', async () => {
-    const copying = invokerWith((region) => {
+    const outcome = await callSlowThrough((region) => {
       const client = createLambdaClient({
         region,
         endpoint: host.url,
@@ -342,20 +338,11 @@ describe('LambdaInvoker', () => {
       );
       return client;
     });
-    try {
-      const outcome = await copying.call(
-        lambda('slow', { timeout: 300 }),
-        dispatchRequest({ sleepMs: 1_500 }),
-        context(),
-      );
 
-      expect(outcome.kind).toBe('failed');
-      expect((outcome as { reason: string }).reason).toContain(
-        'reached the request handler without its deadline',
-      );
-    } finally {
-      copying.close();
-    }
+    expect(outcome.kind).toBe('failed');
+    expect((outcome as { reason: string }).reason).toContain(
+      'reached the request handler without its deadline',
+    );
   });
 
   test('leaves send options off its own clients', async () => {
