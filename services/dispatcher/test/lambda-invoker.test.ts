@@ -396,15 +396,13 @@ describe('LambdaInvoker', () => {
       const outcome = await shared.call(endpoint, dispatchRequest({ id }), context());
       return { outcome, elapsedMs: Date.now() - startedAtMs };
     };
-    const ids = (first: number, count: number) =>
-      Array.from({ length: count }, (_, i) => first + i);
-    const timeoutsMs = ids(0, 8).map((i) => 200 + 25 * i);
+    const timeoutsMs = idRange(0, 8).map((i) => 200 + 25 * i);
     try {
-      const completing = ids(0, 8).map((id) => startCall('quick', id, 10_000));
-      const configured = ids(100, 4).map((id) => startCall('configured', id));
+      const completing = idRange(0, 8).map((id) => startCall('quick', id, 10_000));
+      const configured = idRange(100, 4).map((id) => startCall('configured', id));
       const timingOut = timeoutsMs.map((timeout, i) => startCall('hang', 200 + i, timeout));
-      const abandonedInvokes = ids(300, 8).map((id) => startCall('hang', id, 60_000));
-      const abandonedReads = ids(400, 4).map((id) => startCall('config-hang', id));
+      const abandonedInvokes = idRange(300, 8).map((id) => startCall('hang', id, 60_000));
+      const abandonedReads = idRange(400, 4).map((id) => startCall('config-hang', id));
 
       const completed = await settlesWithin(Promise.all(completing), 3_000, 'quick calls');
       const configuredOutcomes = await settlesWithin(
@@ -424,10 +422,10 @@ describe('LambdaInvoker', () => {
       );
 
       expect(completed.map(({ outcome }) => outcome)).toEqual(
-        ids(0, 8).map((id) => ({ kind: 'completed', returnValue: { id } })),
+        idRange(0, 8).map((id) => ({ kind: 'completed', returnValue: { id } })),
       );
       expect(configuredOutcomes.map(({ outcome }) => outcome)).toEqual(
-        ids(100, 4).map((id) => ({ kind: 'completed', returnValue: { id } })),
+        idRange(100, 4).map((id) => ({ kind: 'completed', returnValue: { id } })),
       );
       expect(timedOut.map(({ outcome }) => outcome)).toEqual(
         timeoutsMs.map((timeout) => ({
@@ -439,13 +437,13 @@ describe('LambdaInvoker', () => {
       const endedEarly = timedOut.filter(({ elapsedMs }, i) => elapsedMs < timeoutsMs[i]! - 5);
       expect(endedEarly).toEqual([]);
       expect(abandoned.map(({ outcome }) => outcome)).toEqual(
-        ids(300, 8).map(() => ({
+        idRange(300, 8).map(() => ({
           kind: 'abandoned',
           reason: 'the dispatcher shut down before the call finished',
         })),
       );
       expect(abandonedBeforeStart.map(({ outcome }) => outcome)).toEqual(
-        ids(400, 4).map(() => ({
+        idRange(400, 4).map(() => ({
           kind: 'abandoned',
           reason: 'the dispatcher shut down before the call started',
         })),
@@ -469,17 +467,16 @@ describe('LambdaInvoker', () => {
     try {
       const outcomes = [];
       for (let round = 0; round < 3; round += 1) {
-        const roundIds = Array.from({ length: 10 }, (_, i) => round * 10 + i);
         outcomes.push(
           ...(await Promise.all(
-            roundIds.map((id) =>
+            idRange(round * 10, 10).map((id) =>
               reused.call(lambda('echo', { timeout: 5_000 }), dispatchRequest({ id }), context()),
             ),
           )),
         );
       }
 
-      const ids = Array.from({ length: 30 }, (_, i) => i);
+      const ids = idRange(0, 30);
       expect(outcomes).toEqual(ids.map((id) => ({ kind: 'completed', returnValue: { id } })));
       const { calls } = lambdaApi;
       expect(calls).toHaveLength(30);
@@ -987,6 +984,11 @@ async function settlesWithin<T>(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Returns the `count` job ids from `first` upward. */
+function idRange(first: number, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => first + i);
 }
 
 /** Starts `server` on a free loopback port and returns its base URL. */

@@ -16,8 +16,8 @@ import type {
  * the call: `fileCallOptions` files them under the command's input, the innermost middleware
  * files them under the signed request, and `CallOptionsHttpHandler` reads them from there.
  * Both maps hold their keys weakly, so a finished call leaves nothing behind.
- * NOTE: the SDK's cached context keeps the first command of each class, payload included (at
- * most 6 MB), for as long as the client lives.
+ * NOTE: the SDK's cached context keeps the first command of each class, payload included,
+ * for as long as the client lives.
  */
 const optionsByInput = new WeakMap<object, HttpHandlerOptions>();
 const optionsByRequest = new WeakMap<object, HttpHandlerOptions>();

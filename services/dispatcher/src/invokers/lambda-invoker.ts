@@ -50,7 +50,7 @@ export interface LambdaClientSettings {
  * NAT gateway does not drop a connection that waits up to 15 minutes for its response.
  * `throwOnRequestTimeout` makes the request timeout an error; @smithy/node-http-handler 4
  * only logs a warning without it. `cacheMiddleware` resolves the middleware stack once per
- * command class instead of on every call; each call's deadline then reaches the request
+ * command class instead of on every call. Each call's deadline then reaches the request
  * handler as lambda-call-options.ts describes.
  */
 export function createLambdaClient(settings: LambdaClientSettings): LambdaClient {
