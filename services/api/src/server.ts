@@ -1,10 +1,11 @@
-import { createLogger, createRedis, describeRedis, type Logger } from '@bullpen/core';
+import { createLogger, describeRedis, type Logger } from '@bullpen/core';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Redis } from 'ioredis';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app';
 import { createClientErrorListener } from './client-error';
 import type { ApiConfig } from './config';
+import { createApiRedis } from './redis-connection';
 
 /** How long start-up waits for Redis before serving anyway, with data routes returning 503. */
 const INITIAL_CONNECT_WAIT_MS = 5000;
@@ -38,15 +39,7 @@ export async function startApiServer(
 ): Promise<ApiServer> {
   const logger = options.logger ?? createLogger({ name: 'bullpen-api', level: config.logLevel });
 
-  // No offline queue and a command timeout make a request fail fast instead of waiting for
-  // a reconnect. The retry strategy keeps reconnecting for as long as Redis is away.
-  const redis = createRedis(config.redis, {
-    enableOfflineQueue: false,
-    commandTimeout: config.redisTimeoutMs,
-    maxRetriesPerRequest: 1,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
-    connectionName: 'bullpen-api',
-  });
+  const redis = createApiRedis(config);
   let lastRedisError = '';
   redis.on('error', (error: Error) => {
     // ioredis emits the same error on every reconnect attempt; log each distinct one once.

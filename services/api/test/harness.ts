@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { cleanupPrefix, testRedisUrl, uniquePrefix } from '../../../test/support/redis';
 import { createApp } from '../src/app';
 import { loadApiConfig, type ApiConfig } from '../src/config';
+import { createApiRedis } from '../src/redis-connection';
 
 export const TOKEN = 'test-api-token';
 export const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -23,7 +24,8 @@ export interface Harness {
 }
 
 /**
- * Builds the app in-process against the shared test Redis with a prefix of its own.
+ * Builds the app in-process against the shared test Redis with a prefix of its own, on a
+ * connection with the API's own settings.
  * `env` overrides the configuration variables.
  */
 export async function createHarness(
@@ -38,11 +40,7 @@ export async function createHarness(
     ENDPOINT_ALLOWLIST: '',
     ...env,
   });
-  const redis = new Redis(testRedisUrl(), {
-    enableOfflineQueue: false,
-    commandTimeout: config.redisTimeoutMs,
-    maxRetriesPerRequest: 1,
-  });
+  const redis = createApiRedis(config);
   await new Promise<void>((resolve) => redis.once('ready', () => resolve()));
   const { app, deps } = createApp({ config, redis, logger: silentLogger() });
 
