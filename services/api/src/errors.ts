@@ -24,6 +24,9 @@ const CONNECTION_ERROR_PATTERNS = [
   /connect ENOENT/,
   /LOADING/,
   /Reached the max retries per request limit/i,
+  // ioredis 5 rejects the rest of a pipeline with this when the connection closes after
+  // some of its replies. With auto-pipelining every command is in a pipeline.
+  /Command aborted due to connection close/i,
 ];
 
 function isRedisConnectionError(error: unknown): boolean {

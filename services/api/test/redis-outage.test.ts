@@ -8,10 +8,12 @@ import {
 } from '../../../test/support/redis';
 import { loadApiConfig } from '../src/config';
 import { startApiServer, type ApiServer } from '../src/server';
+import { startRedisProxy } from './redis-proxy';
 
 // Runs a real API server on a private redis-server, stops or pauses that Redis, and checks
 // that every route that needs Redis responds with 503 quickly, that /health keeps
-// responding, and that the same API process serves again once Redis is back.
+// responding, and that the same API process serves again once Redis is back. Two tests also
+// drop the connection inside a pipeline and flush Redis's scripts while the API runs.
 
 const TOKEN = 'outage-token';
 const AUTH = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
@@ -23,6 +25,7 @@ const REQUEST_TIMEOUT_MS = 10_000;
 
 interface Reply {
   readonly status: number;
+  readonly retryAfter: string | null;
   readonly contentType: string;
   readonly body: unknown;
   readonly elapsedMs: number;
@@ -53,6 +56,7 @@ async function call(server: ApiServer, route: RouteCall): Promise<Reply> {
   }
   return {
     status: response.status,
+    retryAfter: response.headers.get('retry-after'),
     contentType: response.headers.get('content-type') ?? '',
     body,
     elapsedMs,
@@ -182,14 +186,17 @@ async function processIdOf(redis: PrivateRedis): Promise<number> {
   }
 }
 
-async function startApi(redisUrl: string): Promise<ApiServer> {
+async function startApi(
+  redisUrl: string,
+  queuePrefix = uniquePrefix('outage'),
+): Promise<ApiServer> {
   return startApiServer(
     loadApiConfig({
       REDIS_URL: redisUrl,
       PORT: '0',
       HOST: '127.0.0.1',
       AUTH_TOKENS: TOKEN,
-      QUEUE_PREFIX: uniquePrefix('outage'),
+      QUEUE_PREFIX: queuePrefix,
     }),
     { logger: silentLogger() },
   );
@@ -296,6 +303,105 @@ describe('API during a Redis outage', () => {
 
     expect(during.status).toBe(503);
     expect(after.status).toBe(200);
+  }, 60_000);
+
+  test('connection lost mid-pipeline gives 503', async () => {
+    const redis = await startPrivateRedis();
+    cleanups.push(() => redis.stop());
+    const proxy = await startRedisProxy(redis.port);
+    cleanups.push(() => proxy.close());
+    const server = await startApi(proxy.url);
+    cleanups.push(() => server.close());
+    const addJob = (n: number) =>
+      call(server, { method: 'POST', path: '/queues/cut/jobs', body: [{ name: 'n', data: n }] });
+    expect((await addJob(0)).status).toBe(200);
+
+    // While the reply to the first post is held, the next posts wait behind it and go out
+    // together as one pipeline. Redis runs that pipeline, but the connection closes after
+    // the reply to its first command, so ioredis aborts the commands after it.
+    proxy.holdReplies();
+    const first = addJob(1);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const rest = [2, 3, 4, 5, 6].map(addJob);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    proxy.closeAfterReplies(2);
+    const replies = await Promise.all([first, ...rest]);
+    const statuses = replies.map((reply) => reply.status);
+    process.stdout.write(`connection lost mid-pipeline: statuses ${statuses.join(' ')}\n`);
+
+    // A 503 shows that the connection closed inside the pipeline, not between pipelines.
+    expect(statuses).toContain(503);
+    replies.forEach((reply, index) => {
+      const n = index + 1;
+      expect({ n, status: reply.status }).toEqual({
+        n,
+        status: reply.status === 200 ? 200 : 503,
+      });
+      if (reply.status === 503) {
+        expect({ n, retryAfter: reply.retryAfter }).toEqual({ n, retryAfter: '1' });
+        expect({ n, body: reply.body }).toEqual({
+          n,
+          body: { error: { code: 'redis_unavailable', message: expect.any(String) } },
+        });
+      }
+      expect({ n, withinBound: reply.elapsedMs <= UNAVAILABLE_WITHIN_MS }).toEqual({
+        n,
+        withinBound: true,
+      });
+    });
+    await waitUntilReady(server);
+    for (const [index, reply] of replies.entries()) {
+      if (reply.status !== 200) continue;
+      const id = (reply.body as Array<{ id: string }>)[0]?.id;
+      const stored = await call(server, { method: 'GET', path: `/queues/cut/jobs/${id}` });
+      expect(stored.body).toMatchObject({ id, data: index + 1 });
+    }
+    expect(unexpectedErrors).toEqual([]);
+  }, 60_000);
+
+  test('scripts flushed mid-run load again', async () => {
+    const redis = await startPrivateRedis();
+    cleanups.push(() => redis.stop());
+    const prefix = uniquePrefix('outage');
+    const server = await startApi(redis.url, prefix);
+    cleanups.push(() => server.close());
+    const admin = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+    cleanups.push(async () => admin.disconnect());
+    const addJobs = (name: string) =>
+      Promise.all(
+        Array.from({ length: 20 }, (_, n) =>
+          call(server, { method: 'POST', path: '/queues/flushed/jobs', body: [{ name, data: n }] }),
+        ),
+      );
+    const before = await addJobs('before');
+    expect(before.map((reply) => reply.status)).toEqual(before.map(() => 200));
+    const lockedId = (before[0]?.body as Array<{ id: string }>)[0]?.id;
+    await admin.set(`${prefix}:flushed:${lockedId}:lock`, 'lock-token');
+
+    // After SCRIPT FLUSH, EVALSHA fails with NOSCRIPT, so ioredis must send each script's
+    // source again and retry the failed commands, for BullMQ's scripts and the API's own.
+    await admin.script('FLUSH');
+    const [after, registered, progress] = await Promise.all([
+      addJobs('after'),
+      call(server, dataRoutes('flushed')[1] as RouteCall),
+      call(server, {
+        method: 'POST',
+        path: `/queues/flushed/jobs/${lockedId}/progress`,
+        body: 50,
+        headers: { ...AUTH, authorization: 'Bearer lock-token' },
+      }),
+    ]);
+
+    expect(after.map((reply) => reply.status)).toEqual(after.map(() => 200));
+    expect(after.map((reply) => (reply.body as Array<{ data: number }>)[0]?.data)).toEqual(
+      after.map((_, n) => n),
+    );
+    expect(registered.status).toBe(200);
+    expect(progress.status).toBe(200);
+    await expect(admin.hget(`${prefix}:flushed:${lockedId}`, 'progress')).resolves.toBe('50');
+    const errorStats = await admin.info('errorstats');
+    expect(errorStats).toMatch(/^errorstat_NOSCRIPT:count=\d+/m);
+    expect(unexpectedErrors).toEqual([]);
   }, 60_000);
 
   test('API started without Redis serves once Redis starts', async () => {
