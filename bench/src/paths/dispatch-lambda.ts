@@ -1,5 +1,7 @@
+import http from 'node:http';
 import path from 'node:path';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startLambdaHost, type LambdaHost } from '@bullpen/lambda-host';
 import { REPO_ROOT } from '../support/child-process';
 import type { BenchContext } from '../support/context';
@@ -21,9 +23,8 @@ const WARMUP_SLEEP_MS = 500;
 /** No-op invocations after the environments started. */
 const WARMUP_INVOCATIONS = 2_000;
 /**
- * Untimed drains before the first timed run. The host still started new execution
- * environments during the first drain after the steps above, which made that run 3 to 4
- * times slower than the next and once failed jobs with Lambda's 10 s init timeout.
+ * Untimed drains before the first timed run, by the minimal hand-written worker. Whether the
+ * runs still need one, now that the warm-up starts every environment, was not measured.
  */
 const WARMUP_DRAINS = 1;
 
@@ -80,7 +81,10 @@ export async function benchDispatchLambda(context: BenchContext): Promise<PathRe
 /**
  * Starts `count` execution environments, a few at a time, then runs WARMUP_INVOCATIONS
  * no-op invocations through them. Each step keeps the environments already started busy
- * with sleeping invocations, so the host must start new ones.
+ * with sleeping invocations, so the host must start new ones. The client needs `count`
+ * sockets for that. With the SDK's default of 50, only 50 environments started here. The
+ * host then started the other 50 during the first drains, and the timed run among them was
+ * 2 to 3 times slower than the others.
  */
 async function warmUpHost(host: LambdaHost, count: number, context: BenchContext): Promise<void> {
   const client = new LambdaClient({
@@ -88,6 +92,9 @@ async function warmUpHost(host: LambdaHost, count: number, context: BenchContext
     region: 'us-east-1',
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     maxAttempts: 1,
+    requestHandler: new NodeHttpHandler({
+      httpAgent: new http.Agent({ keepAlive: true, maxSockets: count }),
+    }),
   });
   try {
     const sleeping = Buffer.from(JSON.stringify({ warmupSleepMs: WARMUP_SLEEP_MS }));
