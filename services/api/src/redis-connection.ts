@@ -7,9 +7,9 @@ import type { ApiConfig } from './config';
  * a command timeout make a request fail fast while Redis is away, and the retry strategy
  * keeps reconnecting.
  *
- * Auto-pipelining (ioredis 5) queues each command until a setImmediate callback, and while
- * the batch already sent waits for replies, until they arrive or time out. Then it sends the
- * queued commands in one write. Under `pnpm bench --path ingest` on a 2-core machine, this
+ * With auto-pipelining (ioredis 5), a command waits for the next setImmediate callback or,
+ * while an earlier batch waits for its replies, until those arrive or time out. The waiting
+ * commands then go out in one write. Under `pnpm bench --path ingest` on a 2-core machine, this
  * cut the API process's write calls per single-job post from 2.0 to 1.06. INFO, CLIENT,
  * SCRIPT, MULTI and pipelines are sent at once, so they can reach Redis before commands
  * issued earlier.
