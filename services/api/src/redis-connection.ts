@@ -5,7 +5,9 @@ import type { ApiConfig } from './config';
 /**
  * Opens the Redis connection that all routes of one API process share. No offline queue and
  * a command timeout make a request fail fast while Redis is away, and the retry strategy
- * keeps reconnecting.
+ * keeps reconnecting. With `maxRetriesPerRequest: 0`, a dropped connection fails the
+ * commands still waiting for replies, so their requests get 503. ioredis would otherwise send
+ * them again after the reconnect, and a job that Redis had added would be added twice.
  *
  * With auto-pipelining (ioredis 5), a command waits for the next setImmediate callback or,
  * while an earlier batch waits for its replies, until those arrive or time out. The waiting
@@ -15,15 +17,13 @@ import type { ApiConfig } from './config';
  * issued earlier.
  * NOTE: a queued command's timeout starts only when it is sent. The `requireRedis` deadline
  * still bounds each request, but a request that got a 503 may have its command sent and run
- * afterwards. ioredis also resends the commands still waiting for replies when the
- * connection drops and its next reconnect succeeds, so a job that Redis added before the
- * drop can be added twice.
+ * afterwards.
  */
 export function createApiRedis(config: ApiConfig): Redis {
   return createRedis(config.redis, {
     enableOfflineQueue: false,
     commandTimeout: config.redisTimeoutMs,
-    maxRetriesPerRequest: 1,
+    maxRetriesPerRequest: 0,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
     connectionName: 'bullpen-api',
     enableAutoPipelining: true,

@@ -359,6 +359,40 @@ describe('API during a Redis outage', () => {
     expect(unexpectedErrors).toEqual([]);
   }, 60_000);
 
+  test('batch cut before its replies runs once', async () => {
+    const redis = await startPrivateRedis();
+    cleanups.push(() => redis.stop());
+    const proxy = await startRedisProxy(redis.port);
+    cleanups.push(() => proxy.close());
+    const prefix = uniquePrefix('outage');
+    const server = await startApi(proxy.url, prefix);
+    cleanups.push(() => server.close());
+    const admin = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+    cleanups.push(async () => admin.disconnect());
+    const addJob = (n: number) =>
+      call(server, { method: 'POST', path: '/queues/resent/jobs', body: [{ name: 'n', data: n }] });
+    expect((await addJob(0)).status).toBe(200);
+
+    // Redis runs the adds sent before the cut, but the connection closes before any reply
+    // reaches the API. Sending them again after the reconnect would add those jobs twice.
+    proxy.holdReplies();
+    const replies = Promise.all([1, 2, 3, 4, 5].map(addJob));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    proxy.closeAfterReplies(0);
+    const statuses = (await replies).map((reply) => reply.status);
+    await waitUntilReady(server);
+
+    expect(statuses).toEqual([503, 503, 503, 503, 503]);
+    const stored = await admin.lrange(`${prefix}:resent:wait`, 0, -1);
+    const data = await Promise.all(
+      stored.map((id) => admin.hget(`${prefix}:resent:${id}`, 'data')),
+    );
+    // Redis may have run some of the adds that got 503, but none of them twice.
+    expect(data.map(Number).sort()).toEqual([...new Set(data.map(Number))].sort());
+    expect(data).toContain('0');
+    expect(unexpectedErrors).toEqual([]);
+  }, 60_000);
+
   test('scripts flushed mid-run load again', async () => {
     const redis = await startPrivateRedis();
     cleanups.push(() => redis.stop());
