@@ -12,7 +12,10 @@ export interface ErrorBody {
   };
 }
 
-/** Messages ioredis and BullMQ use when the connection is down or a command timed out. */
+/**
+ * Messages ioredis, BullMQ and Redis use when the connection is down, a command timed out, or
+ * Redis rejects commands for a while (LOADING, BUSY).
+ */
 const CONNECTION_ERROR_PATTERNS = [
   /Connection is closed/i,
   /Stream isn't writeable/i,
@@ -23,6 +26,9 @@ const CONNECTION_ERROR_PATTERNS = [
   /EPIPE/,
   /connect ENOENT/,
   /LOADING/,
+  // Redis replies BUSY to other clients' commands, without running them, while a Lua script
+  // or function has run longer than busy-reply-threshold (5 s by default in Redis 7.0).
+  /^BUSY /,
   /Reached the max retries per request limit/i,
   // ioredis 5 rejects the rest of a pipeline with this when the connection closes after
   // some of its replies. With auto-pipelining every command is in a pipeline.

@@ -10,10 +10,11 @@ import { loadApiConfig } from '../src/config';
 import { startApiServer, type ApiServer } from '../src/server';
 import { startRedisProxy } from './redis-proxy';
 
-// Runs a real API server on a private redis-server, stops or pauses that Redis, and checks
-// that every route that needs Redis responds with 503 quickly, that /health keeps
-// responding, and that the same API process serves again once Redis is back. Two tests also
-// drop the connection inside a pipeline and flush Redis's scripts while the API runs.
+// Runs a real API server on a private redis-server, then stops or pauses that Redis or keeps
+// it busy with a long script. The tests check that every route that needs Redis responds
+// with 503 quickly, that /health keeps responding, and that the same API process serves
+// again once Redis is back. Other tests drop the connection while a batch of commands waits
+// for its replies, or flush Redis's scripts while the API runs.
 
 const TOKEN = 'outage-token';
 const AUTH = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
@@ -22,6 +23,14 @@ const UNAVAILABLE_WITHIN_MS = 2000;
 /** How long the API may take to serve again after Redis returns. */
 const RECOVERY_DEADLINE_MS = 15_000;
 const REQUEST_TIMEOUT_MS = 10_000;
+/** Lua that keeps Redis busy for ARGV[1] ms, measured with TIME. */
+const BUSY_LOOP_SCRIPT = `
+local start = redis.call('TIME')
+local startMs = start[1] * 1000 + start[2] / 1000
+repeat
+  local now = redis.call('TIME')
+until now[1] * 1000 + now[2] / 1000 - startMs >= tonumber(ARGV[1])
+return 1`;
 
 interface Reply {
   readonly status: number;
@@ -282,6 +291,32 @@ describe('API during a Redis outage', () => {
     expect(unexpectedErrors).toEqual([]);
   }, 60_000);
 
+  test('busy script gives 503, then recovers', async () => {
+    const redis = await startPrivateRedis();
+    cleanups.push(() => redis.stop());
+    const server = await startApi(redis.url);
+    cleanups.push(() => server.close());
+    const admin = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+    cleanups.push(async () => admin.disconnect());
+    const scriptClient = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+    cleanups.push(async () => scriptClient.disconnect());
+    await expectServing(server, 'before-busy');
+
+    // Once a script has run longer than busy-reply-threshold, Redis replies BUSY to the API's
+    // commands until the script ends. The default threshold is 5 s.
+    await admin.config('SET', 'busy-reply-threshold', '100');
+    const script = scriptClient.eval(BUSY_LOOP_SCRIPT, 0, '2000');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const slowestMs = await expectAllUnavailable(server, 'during-busy');
+    process.stdout.write(`busy Redis: slowest 503 took ${slowestMs.toFixed(0)} ms\n`);
+    await expectHealthy(server);
+
+    await expect(script).resolves.toBe(1);
+    await waitUntilReady(server);
+    await expectServing(server, 'during-busy');
+    expect(unexpectedErrors).toEqual([]);
+  }, 60_000);
+
   test('queue first used during a pause works after it', async () => {
     const redis = await startPrivateRedis();
     cleanups.push(() => redis.stop());
@@ -376,13 +411,12 @@ describe('API during a Redis outage', () => {
     // Redis runs the adds sent before the cut, but the connection closes before any reply
     // reaches the API. Sending them again after the reconnect would add those jobs twice.
     proxy.holdReplies();
-    const replies = Promise.all([1, 2, 3, 4, 5].map(addJob));
+    const pending = Promise.all([1, 2, 3, 4, 5].map(addJob));
     await new Promise((resolve) => setTimeout(resolve, 200));
     proxy.closeAfterReplies(0);
-    const statuses = (await replies).map((reply) => reply.status);
+    const replies = await pending;
     await waitUntilReady(server);
 
-    expect(statuses).toEqual([503, 503, 503, 503, 503]);
     const stored = await admin.lrange(`${prefix}:resent:wait`, 0, -1);
     const data = await Promise.all(
       stored.map((id) => admin.hget(`${prefix}:resent:${id}`, 'data')),
@@ -390,6 +424,18 @@ describe('API during a Redis outage', () => {
     // Redis may have run some of the adds that got 503, but none of them twice.
     expect(data.map(Number).sort()).toEqual([...new Set(data.map(Number))].sort());
     expect(data).toContain('0');
+    // Without a stored add among 1 to 5, the cut came before Redis ran any of them, and the
+    // duplicate check above could not fail.
+    expect(data.length).toBeGreaterThan(1);
+    replies.forEach((reply, index) => {
+      const n = index + 1;
+      expect({ n, status: reply.status }).toEqual({ n, status: 503 });
+      expect({ n, retryAfter: reply.retryAfter }).toEqual({ n, retryAfter: '1' });
+      expect({ n, withinBound: reply.elapsedMs <= UNAVAILABLE_WITHIN_MS }).toEqual({
+        n,
+        withinBound: true,
+      });
+    });
     expect(unexpectedErrors).toEqual([]);
   }, 60_000);
 
