@@ -48,12 +48,27 @@ export interface PrivateRedis {
 
 /** Starts a redis-server of the test's own, for tests that stop or restart Redis. */
 export async function startPrivateRedis(): Promise<PrivateRedis> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bullpen-private-redis-'));
-  return startLocalRedis({ dataDir });
+  return startInTempDir();
 }
 
 /** Starts redis-server again on a given port, to bring a stopped private Redis back. */
 export async function restartPrivateRedisOnPort(port: number): Promise<PrivateRedis> {
+  return startInTempDir(port);
+}
+
+/**
+ * Starts redis-server with a new temporary folder for its log, and removes the folder when
+ * the server stops. A server that fails to start keeps its folder, whose log the error names.
+ */
+async function startInTempDir(port?: number): Promise<PrivateRedis> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bullpen-private-redis-'));
-  return startLocalRedis({ dataDir, port });
+  const redis: PrivateRedis = await startLocalRedis({ dataDir, port });
+  return {
+    url: redis.url,
+    port: redis.port,
+    stop: async () => {
+      await redis.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }
