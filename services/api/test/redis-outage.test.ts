@@ -211,6 +211,18 @@ async function startApi(
   );
 }
 
+/** Opens a client to `redis` for the test's own commands. The test's cleanup closes it. */
+function openClient(redis: PrivateRedis): Redis {
+  const client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+  cleanups.push(async () => client.disconnect());
+  return client;
+}
+
+/** Posts one job named `name` with `data` to `queue`. */
+function postJob(server: ApiServer, queue: string, data: unknown, name = 'n'): Promise<Reply> {
+  return call(server, { method: 'POST', path: `/queues/${queue}/jobs`, body: [{ name, data }] });
+}
+
 /**
  * Cleanup steps of the running test, run in reverse order after it, every one of them even
  * when an earlier one fails.
@@ -296,10 +308,8 @@ describe('API during a Redis outage', () => {
     cleanups.push(() => redis.stop());
     const server = await startApi(redis.url);
     cleanups.push(() => server.close());
-    const admin = new Redis(redis.url, { maxRetriesPerRequest: 1 });
-    cleanups.push(async () => admin.disconnect());
-    const scriptClient = new Redis(redis.url, { maxRetriesPerRequest: 1 });
-    cleanups.push(async () => scriptClient.disconnect());
+    const admin = openClient(redis);
+    const scriptClient = openClient(redis);
     await expectServing(server, 'before-busy');
 
     // Once a script has run longer than busy-reply-threshold, Redis replies BUSY to the API's
@@ -347,8 +357,7 @@ describe('API during a Redis outage', () => {
     cleanups.push(() => proxy.close());
     const server = await startApi(proxy.url);
     cleanups.push(() => server.close());
-    const addJob = (n: number) =>
-      call(server, { method: 'POST', path: '/queues/cut/jobs', body: [{ name: 'n', data: n }] });
+    const addJob = (n: number) => postJob(server, 'cut', n);
     expect((await addJob(0)).status).toBe(200);
 
     // While the reply to the first post is held, the next posts wait behind it and go out
@@ -402,10 +411,8 @@ describe('API during a Redis outage', () => {
     const prefix = uniquePrefix('outage');
     const server = await startApi(proxy.url, prefix);
     cleanups.push(() => server.close());
-    const admin = new Redis(redis.url, { maxRetriesPerRequest: 1 });
-    cleanups.push(async () => admin.disconnect());
-    const addJob = (n: number) =>
-      call(server, { method: 'POST', path: '/queues/resent/jobs', body: [{ name: 'n', data: n }] });
+    const admin = openClient(redis);
+    const addJob = (n: number) => postJob(server, 'resent', n);
     expect((await addJob(0)).status).toBe(200);
 
     // Redis runs the adds sent before the cut, but the connection closes before any reply
@@ -445,14 +452,9 @@ describe('API during a Redis outage', () => {
     const prefix = uniquePrefix('outage');
     const server = await startApi(redis.url, prefix);
     cleanups.push(() => server.close());
-    const admin = new Redis(redis.url, { maxRetriesPerRequest: 1 });
-    cleanups.push(async () => admin.disconnect());
+    const admin = openClient(redis);
     const addJobs = (name: string) =>
-      Promise.all(
-        Array.from({ length: 20 }, (_, n) =>
-          call(server, { method: 'POST', path: '/queues/flushed/jobs', body: [{ name, data: n }] }),
-        ),
-      );
+      Promise.all(Array.from({ length: 20 }, (_, n) => postJob(server, 'flushed', n, name)));
     const before = await addJobs('before');
     expect(before.map((reply) => reply.status)).toEqual(before.map(() => 200));
     const lockedId = (before[0]?.body as Array<{ id: string }>)[0]?.id;
