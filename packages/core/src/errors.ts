@@ -55,8 +55,35 @@ export class UnsupportedMediaTypeError extends BullpenError {
 
 /** Redis did not respond in time or the connection is down; callers may retry later. */
 export class RedisUnavailableError extends BullpenError {
+  /** Value of the Retry-After header. */
+  readonly retryAfterSeconds = 1;
+
   constructor(message = 'Redis is unavailable; try again shortly.', cause?: unknown) {
     super(message, { status: 503, code: 'redis_unavailable', cause });
+  }
+}
+
+/**
+ * Redis rejected a write, or a command inside MULTI, because its memory use reached
+ * `maxmemory` and its eviction policy frees nothing (`noeviction`, or no key fits a
+ * `volatile-*` policy). Redis still runs other reads.
+ */
+export class RedisOutOfMemoryError extends BullpenError {
+  /**
+   * Value of the Retry-After header. Memory frees up only when jobs are removed or an
+   * operator raises `maxmemory`, so a retry within a second or two would most likely fail
+   * again. NOTE: 30 s is a chosen hint, not a measured recovery time.
+   */
+  readonly retryAfterSeconds = 30;
+
+  constructor(
+    message = 'Redis is out of memory (maxmemory reached) and rejected the write. Try again later. ' +
+      'A request that adds several jobs may have added some of them before the rejection, so ' +
+      'give every job an opts.jobId, and a retry returns the jobs already added with ' +
+      '"duplicate": true instead of adding them twice.',
+    cause?: unknown,
+  ) {
+    super(message, { status: 503, code: 'redis_out_of_memory', cause });
   }
 }
 

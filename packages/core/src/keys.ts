@@ -27,3 +27,8 @@ export function jobKey(queuePrefix: string, queue: string, jobId: string): strin
 export function jobLockKey(queuePrefix: string, queue: string, jobId: string): string {
   return `${jobKey(queuePrefix, queue, jobId)}:lock`;
 }
+
+/** BullMQ 5 key of the list of a job's log lines. */
+export function jobLogsKey(queuePrefix: string, queue: string, jobId: string): string {
+  return `${jobKey(queuePrefix, queue, jobId)}:logs`;
+}

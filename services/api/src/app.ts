@@ -4,7 +4,7 @@ import { requestId } from 'hono/request-id';
 import type { Redis } from 'ioredis';
 import type { ApiConfig } from './config';
 import type { ApiApp, ApiDeps, ApiEnv } from './deps';
-import { createErrorHandler } from './errors';
+import { createErrorHandler, createRedisWarnings } from './errors';
 import { JobTokenVerifier } from './job-token';
 import { bearerAuth } from './middleware/auth';
 import { limitBodySize } from './middleware/body-limit';
@@ -29,7 +29,14 @@ export interface AppOptions {
   /** Connection for routes; it should fail fast (no offline queue, a command timeout). */
   readonly redis: Redis;
   readonly logger: Logger;
+  /**
+   * Shortest time between two warn lines about requests that got 503 because Redis is
+   * unavailable or out of memory; the lines in between are counted. Default 5000 ms.
+   */
+  readonly redisWarnIntervalMs?: number;
 }
+
+const DEFAULT_REDIS_WARN_INTERVAL_MS = 5000;
 
 /** Builds the Hono app with every route; the caller owns the Redis connection. */
 export function createApp(options: AppOptions): { app: ApiApp; deps: ApiDeps } {
@@ -38,6 +45,10 @@ export function createApp(options: AppOptions): { app: ApiApp; deps: ApiDeps } {
     config,
     redis,
     logger,
+    redisWarnings: createRedisWarnings(
+      logger,
+      options.redisWarnIntervalMs ?? DEFAULT_REDIS_WARN_INTERVAL_MS,
+    ),
     registry: new WorkerRegistry(redis, config.queuePrefix),
     queues: new QueueCache(redis, config.queuePrefix, logger),
     jobTokens: new JobTokenVerifier(redis, config.queuePrefix),
@@ -47,7 +58,7 @@ export function createApp(options: AppOptions): { app: ApiApp; deps: ApiDeps } {
   const auth = bearerAuth({ tokens: config.authTokens, disabled: config.authDisabled });
   const redisGuard = requireRedis(redis, config.redisTimeoutMs);
 
-  app.onError(createErrorHandler(logger));
+  app.onError(createErrorHandler(logger, deps.redisWarnings));
   app.notFound(() => {
     throw new NotFoundError('No route matches this method and path.');
   });

@@ -3,13 +3,15 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { z } from 'zod';
 import type { Redis } from 'ioredis';
 import type { ApiConfig } from './config';
+import type { RedisWarnings } from './errors';
 import type { JobTokenVerifier } from './job-token';
 import type { QueueCache } from './queues';
 
-/** Dependencies of the routes, built once per app. */
+/** Dependencies of the routes and the error handler, built once per app. */
 export interface ApiDeps {
   readonly config: ApiConfig;
   readonly redis: Redis;
+  readonly redisWarnings: RedisWarnings;
   readonly registry: WorkerRegistry;
   readonly queues: QueueCache;
   readonly jobTokens: JobTokenVerifier;

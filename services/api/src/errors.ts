@@ -1,7 +1,14 @@
-import { BullpenError, RedisUnavailableError, ValidationError, type Logger } from '@bullpen/core';
+import {
+  BullpenError,
+  RedisOutOfMemoryError,
+  RedisUnavailableError,
+  ValidationError,
+  type Logger,
+} from '@bullpen/core';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { RateLimitedWarning } from './rate-limited-warning';
 
 export interface ErrorBody {
   error: {
@@ -40,18 +47,65 @@ function isRedisConnectionError(error: unknown): boolean {
   return CONNECTION_ERROR_PATTERNS.some((pattern) => pattern.test(error.message));
 }
 
+/**
+ * Redis 7.0 rejects a command that may grow memory use, while used memory is over
+ * `maxmemory`, with "OOM command not allowed when used memory > 'maxmemory'.". When the
+ * command runs in a Lua script, as BullMQ's job writes do, Redis appends
+ * " script: <sha1>, on @user_script:<line>.". Inside MULTI, Redis rejects every queued command,
+ * reads too, so EXEC fails with EXECABORT, and ioredis 5 lists the queued commands' errors in
+ * `previousErrors`.
+ */
+const OUT_OF_MEMORY_PATTERN = /OOM command not allowed/;
+
+function isRedisOutOfMemoryError(error: Error): boolean {
+  if (OUT_OF_MEMORY_PATTERN.test(error.message)) return true;
+  const previousErrors = (error as { previousErrors?: unknown }).previousErrors;
+  return (
+    Array.isArray(previousErrors) &&
+    previousErrors.some((queued) => queued instanceof Error && isRedisOutOfMemoryError(queued))
+  );
+}
+
+/**
+ * Wraps an error from ioredis or BullMQ in the Bullpen error for its Redis condition, if any.
+ * Bullpen's own errors and Hono's pass unchanged, because their messages can quote request
+ * values that happen to match a pattern.
+ */
+function toRedisError(error: Error): BullpenError | undefined {
+  if (error instanceof BullpenError || error instanceof HTTPException) return undefined;
+  if (isRedisOutOfMemoryError(error)) return new RedisOutOfMemoryError(undefined, error);
+  if (isRedisConnectionError(error)) return new RedisUnavailableError(undefined, error);
+  return undefined;
+}
+
+/** Rate-limited warn lines for requests that got 503 because of Redis, one per cause. */
+export interface RedisWarnings {
+  readonly unavailable: RateLimitedWarning;
+  readonly outOfMemory: RateLimitedWarning;
+}
+
+/** Creates the two rate-limited warn lines, each allowing one line per `intervalMs`. */
+export function createRedisWarnings(logger: Logger, intervalMs: number): RedisWarnings {
+  return {
+    unavailable: new RateLimitedWarning(logger, 'redis unavailable', intervalMs),
+    outOfMemory: new RateLimitedWarning(logger, 'redis out of memory', intervalMs),
+  };
+}
+
 function errorResponse(c: Context, status: number, body: ErrorBody): Response {
   return c.json(body, status as ContentfulStatusCode);
 }
 
 /**
  * Turns every error into the JSON error format. Only BullpenErrors and Hono's own HTTP
- * exceptions reach the client with their message; anything else is logged with the request
- * id and answered 500 without internal text.
+ * exceptions reach the client with their message. Redis connection and out-of-memory errors
+ * become 503 with Retry-After and a rate-limited warn line. Anything else is logged with the
+ * request id and returns 500 without internal text.
  */
-export function createErrorHandler(logger: Logger) {
-  return (error: Error, c: Context): Response => {
+export function createErrorHandler(logger: Logger, redisWarnings: RedisWarnings) {
+  return (thrown: Error, c: Context): Response => {
     const requestId = c.get('requestId') as string | undefined;
+    const error = toRedisError(thrown) ?? thrown;
 
     if (error instanceof BullpenError) {
       const body: ErrorBody = { error: { code: error.code, message: error.message } };
@@ -59,8 +113,12 @@ export function createErrorHandler(logger: Logger) {
         body.error.issues = error.issues;
       }
       if (error instanceof RedisUnavailableError) {
-        logger.warn({ requestId, path: c.req.path, err: error.cause }, 'redis unavailable');
-        c.header('Retry-After', '1');
+        redisWarnings.unavailable.warn({ requestId, path: c.req.path, err: error.cause });
+        c.header('Retry-After', String(error.retryAfterSeconds));
+      }
+      if (error instanceof RedisOutOfMemoryError) {
+        redisWarnings.outOfMemory.warn({ requestId, path: c.req.path, err: error.cause });
+        c.header('Retry-After', String(error.retryAfterSeconds));
       }
       return errorResponse(c, error.status, body);
     }
@@ -71,15 +129,6 @@ export function createErrorHandler(logger: Logger) {
       const message =
         status === 413 ? 'The request body is larger than the API accepts.' : error.message;
       return errorResponse(c, status, { error: { code, message } });
-    }
-
-    if (isRedisConnectionError(error)) {
-      logger.warn({ requestId, path: c.req.path, err: error }, 'redis unavailable');
-      c.header('Retry-After', '1');
-      const unavailable = new RedisUnavailableError();
-      return errorResponse(c, 503, {
-        error: { code: unavailable.code, message: unavailable.message },
-      });
     }
 
     logger.error({ requestId, path: c.req.path, err: error }, 'request failed unexpectedly');

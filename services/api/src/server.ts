@@ -2,7 +2,7 @@ import { createLogger, describeRedis, type Logger } from '@bullpen/core';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Redis } from 'ioredis';
 import type { AddressInfo } from 'node:net';
-import { createApp } from './app';
+import { createApp, type AppOptions } from './app';
 import { createClientErrorListener } from './client-error';
 import type { ApiConfig } from './config';
 import { createApiRedis } from './redis-connection';
@@ -29,13 +29,18 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
+export interface ApiServerOptions extends Pick<AppOptions, 'redisWarnIntervalMs'> {
+  /** Default: pino JSON lines on standard output at `config.logLevel`. */
+  readonly logger?: Logger;
+}
+
 /**
  * Starts the API on `config.host`/`config.port`. The process keeps serving while Redis is
  * down: data routes return 503 and recover when the connection returns.
  */
 export async function startApiServer(
   config: ApiConfig,
-  options: { logger?: Logger } = {},
+  options: ApiServerOptions = {},
 ): Promise<ApiServer> {
   const logger = options.logger ?? createLogger({ name: 'bullpen-api', level: config.logLevel });
 
@@ -53,7 +58,12 @@ export async function startApiServer(
   });
 
   await waitForFirstConnection(redis, INITIAL_CONNECT_WAIT_MS);
-  const { app, deps } = createApp({ config, redis, logger });
+  const { app, deps } = createApp({
+    config,
+    redis,
+    logger,
+    redisWarnIntervalMs: options.redisWarnIntervalMs,
+  });
 
   const server = await new Promise<ServerType>((resolve, reject) => {
     const started = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
@@ -78,6 +88,8 @@ export async function startApiServer(
       });
       await deps.queues.closeAll();
       redis.disconnect();
+      deps.redisWarnings.unavailable.flush();
+      deps.redisWarnings.outOfMemory.flush();
       logger.info('api stopped');
     },
   };

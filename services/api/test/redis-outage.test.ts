@@ -6,8 +6,10 @@ import {
   uniquePrefix,
   type PrivateRedis,
 } from '../../../test/support/redis';
+import { cleanupsAfterEach } from '../../../test/support/cleanups';
 import { loadApiConfig } from '../src/config';
 import { startApiServer, type ApiServer } from '../src/server';
+import { callRoute, type Reply, type RouteCall } from './route-call';
 import { startRedisProxy } from './redis-proxy';
 
 // Runs a real API server on a private redis-server, then stops or pauses that Redis or keeps
@@ -22,7 +24,6 @@ const AUTH = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/js
 const UNAVAILABLE_WITHIN_MS = 2000;
 /** How long the API may take to serve again after Redis returns. */
 const RECOVERY_DEADLINE_MS = 15_000;
-const REQUEST_TIMEOUT_MS = 10_000;
 /** Lua that keeps Redis busy for ARGV[1] ms, measured with TIME. */
 const BUSY_LOOP_SCRIPT = `
 local start = redis.call('TIME')
@@ -32,44 +33,8 @@ repeat
 until now[1] * 1000 + now[2] / 1000 - startMs >= tonumber(ARGV[1])
 return 1`;
 
-interface Reply {
-  readonly status: number;
-  readonly retryAfter: string | null;
-  readonly contentType: string;
-  readonly body: unknown;
-  readonly elapsedMs: number;
-}
-
-interface RouteCall {
-  readonly method: string;
-  readonly path: string;
-  readonly body?: unknown;
-  readonly headers?: Record<string, string>;
-}
-
-async function call(server: ApiServer, route: RouteCall): Promise<Reply> {
-  const started = performance.now();
-  const response = await fetch(`${server.url}${route.path}`, {
-    method: route.method,
-    headers: route.headers ?? AUTH,
-    body: route.body === undefined ? undefined : JSON.stringify(route.body),
-    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-  });
-  const text = await response.text();
-  const elapsedMs = performance.now() - started;
-  let body: unknown = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // Left as text, so that the assertion shows what came back.
-  }
-  return {
-    status: response.status,
-    retryAfter: response.headers.get('retry-after'),
-    contentType: response.headers.get('content-type') ?? '',
-    body,
-    elapsedMs,
-  };
+function call(server: ApiServer, route: RouteCall): Promise<Reply> {
+  return callRoute(server, route, AUTH);
 }
 
 /** Returns every route that reads or writes Redis, with a request it would otherwise accept. */
@@ -223,11 +188,7 @@ function postJob(server: ApiServer, queue: string, data: unknown, name = 'n'): P
   return call(server, { method: 'POST', path: `/queues/${queue}/jobs`, body: [{ name, data }] });
 }
 
-/**
- * Cleanup steps of the running test, run in reverse order after it, every one of them even
- * when an earlier one fails.
- */
-const cleanups: Array<() => Promise<void>> = [];
+const cleanups = cleanupsAfterEach();
 const unexpectedErrors: unknown[] = [];
 const recordUnexpected = (error: unknown) => unexpectedErrors.push(error);
 
@@ -237,18 +198,9 @@ beforeEach(() => {
   process.on('uncaughtException', recordUnexpected);
 });
 
-afterEach(async () => {
+afterEach(() => {
   process.off('unhandledRejection', recordUnexpected);
   process.off('uncaughtException', recordUnexpected);
-  const failures: unknown[] = [];
-  for (const step of cleanups.splice(0).reverse()) {
-    try {
-      await step();
-    } catch (error) {
-      failures.push(error);
-    }
-  }
-  expect(failures).toEqual([]);
 });
 
 describe('API during a Redis outage', () => {

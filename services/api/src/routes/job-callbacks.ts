@@ -4,6 +4,7 @@ import type { Context } from 'hono';
 import { mediaTypeOf, readBodyText, readJsonBody } from '../body';
 import { responseJson, type ApiApp, type ApiDeps } from '../deps';
 import { findJob } from '../find-job';
+import { readJobLogs } from '../job-logs';
 import { readBearerToken } from '../middleware/auth';
 import { noQuerySchema, readQuery } from '../query';
 import {
@@ -71,7 +72,7 @@ async function readLogLine(c: Context): Promise<string> {
 }
 
 export function registerJobCallbackRoutes(app: ApiApp, deps: ApiDeps): void {
-  const { queues, jobTokens } = deps;
+  const { queues, jobTokens, redis, config } = deps;
 
   const authorize = async (c: Context) => {
     const params = parseOrThrow(jobParamsSchema, c.req.param(), 'path', ['path']);
@@ -113,10 +114,9 @@ export function registerJobCallbackRoutes(app: ApiApp, deps: ApiDeps): void {
   app.get('/queues/:queue/jobs/:id/logs', async (c) => {
     const { queue: name, id } = parseOrThrow(jobParamsSchema, c.req.param(), 'path', ['path']);
     const { start, length } = readQuery(c, logsQuerySchema);
-    const queue = queues.get(name);
     const [job, logs] = await Promise.all([
-      findJob(queue, id),
-      queue.getJobLogs(id, start, start + length - 1, true),
+      findJob(queues.get(name), id),
+      readJobLogs(redis, config.queuePrefix, name, id, { start, length }),
     ]);
     if (!job) throw notFound(name, id);
     return c.json(logs);

@@ -1,0 +1,46 @@
+import { jobLogsKey } from '@bullpen/core';
+import type { Redis } from 'ioredis';
+
+/**
+ * Reads lines ARGV[1] to ARGV[2] of the log list and its length in one step. BullMQ 5.81's
+ * `Queue.getJobLogs` sends the same two reads in MULTI, but Redis 7.0 rejects every command
+ * queued in MULTI while used memory is over `maxmemory`, reads too. A script that only reads
+ * still runs then.
+ */
+const READ_JOB_LOGS_SCRIPT = `
+return { redis.call('LRANGE', KEYS[1], ARGV[1], ARGV[2]), redis.call('LLEN', KEYS[1]) }
+`;
+
+type RedisWithJobLogs = Redis & {
+  bullpenReadJobLogs(logsKey: string, start: number, end: number): Promise<[string[], number]>;
+};
+
+function withJobLogsCommand(redis: Redis): RedisWithJobLogs {
+  const extended = redis as RedisWithJobLogs;
+  if (typeof extended.bullpenReadJobLogs !== 'function') {
+    redis.defineCommand('bullpenReadJobLogs', { numberOfKeys: 1, lua: READ_JOB_LOGS_SCRIPT });
+  }
+  return extended;
+}
+
+export interface JobLogs {
+  readonly logs: string[];
+  /** Number of log lines the job has, not only the ones returned. */
+  readonly count: number;
+}
+
+/** Reads up to `length` log lines of a job from index `start`, oldest first. */
+export async function readJobLogs(
+  redis: Redis,
+  queuePrefix: string,
+  queue: string,
+  jobId: string,
+  range: { start: number; length: number },
+): Promise<JobLogs> {
+  const [logs, count] = await withJobLogsCommand(redis).bullpenReadJobLogs(
+    jobLogsKey(queuePrefix, queue, jobId),
+    range.start,
+    range.start + range.length - 1,
+  );
+  return { logs, count };
+}
