@@ -6,8 +6,15 @@ import type { Redis } from 'ioredis';
  * `Queue.getJobLogs` sends the same two reads in MULTI, but Redis 7.0 rejects every command
  * queued in MULTI while used memory is over `maxmemory`, reads too. A script that only reads
  * still runs then.
+ *
+ * The log key of an id that names another queue key can contain another type, for example the
+ * deduplication key "<prefix>:<queue>:de:logs" of the id "de". The script returns no lines for
+ * it instead of failing with WRONGTYPE, so the route can return 404 for the unknown job.
  */
 const READ_JOB_LOGS_SCRIPT = `
+if redis.call('TYPE', KEYS[1]).ok ~= 'list' then
+  return { {}, 0 }
+end
 return { redis.call('LRANGE', KEYS[1], ARGV[1], ARGV[2]), redis.call('LLEN', KEYS[1]) }
 `;
 

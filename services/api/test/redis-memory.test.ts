@@ -245,6 +245,35 @@ describe('API warn lines for Redis 503s', () => {
     expect(after[2]?.errorMessage).toEqual(expect.stringContaining('OOM command not allowed'));
   }, 30_000);
 
+  test('out-of-memory lines leave out command arguments', async () => {
+    const { logger, lines } = captureLogger();
+    const intervalMs = 50;
+    const { server, admin } = await startStack({ logger, redisWarnIntervalMs: intervalMs });
+    await fillRedis(admin);
+    const headerValue = 'header-value-never-logged';
+    const dataMarker = 'job-data-never-logged';
+
+    const registration = {
+      queue: 'q',
+      endpoint: { url: 'https://203.0.113.10/jobs', headers: { 'x-api-key': headerValue } },
+    };
+    const registered = await call(server, { method: 'POST', path: '/workers', body: registration });
+    expect(registered.status).toBe(503);
+    // After an interval without 503s, the next one is logged with its error too.
+    await new Promise((resolve) => setTimeout(resolve, intervalMs * 4));
+    expect((await postJobs(server, 'q', [{ name: 'n', data: dataMarker }])).status).toBe(503);
+
+    const logged = warnLines(lines, 'redis out of memory');
+    expect(logged.map((line) => line.errorMessage)).toEqual([
+      expect.stringContaining('OOM command not allowed'),
+      expect.stringContaining('OOM command not allowed'),
+    ]);
+    const linesWith = (value: string) =>
+      lines.filter((line) => JSON.stringify(line).includes(value)).map((line) => line.msg);
+    expect(linesWith(headerValue)).toEqual([]);
+    expect(linesWith(dataMarker)).toEqual([]);
+  }, 30_000);
+
   test('unavailable lines are rate-limited and flushed on close', async () => {
     const { logger, lines } = captureLogger();
     // Longer than the test, so only close() can write the suppressed count.
