@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
-import { Queue, Worker } from 'bullmq';
+import { Queue, type Worker } from 'bullmq';
 import { normalizedRegistrationSchema, type Logger, type WorkerRegistration } from '@bullpen/core';
+import { DispatchWorker } from './dispatch-worker';
 import { createJobProcessor, type JobDispatchSettings, type QueueBinding } from './job-processor';
 import type { DispatcherMetrics } from './metrics';
 import type { RegistrySink } from './registry-follower';
@@ -219,7 +220,7 @@ export class QueueWorkers implements RegistrySink {
     const binding: QueueBinding = { registration };
     let worker: Worker;
     try {
-      worker = new Worker(
+      worker = new DispatchWorker(
         slot.name,
         createJobProcessor(slot.name, binding, this.settings.dispatch),
         workerOptionsFor(registration, {

@@ -1,0 +1,47 @@
+import { Worker, isNotConnectionError, type Job, type RedisClient } from 'bullmq';
+
+/**
+ * Delay before the worker requests the next job again after Redis rejected the last
+ * request. Jobs already running continue during it.
+ */
+export const FETCH_RETRY_DELAY_MS = 1_000;
+
+/**
+ * A BullMQ Worker whose job fetch waits before it retries after a Redis error.
+ *
+ * BullMQ 5.81's fetch loop waits only after a lost connection. After any other error it
+ * emits `error` and retries at once. A Redis that rejects every move to active, for example
+ * out of memory under `noeviction`, made a dispatcher with 300 waiting jobs send about 8,200
+ * failing scripts a second, using 70 % of a core there and 37 % in Redis. With this delay,
+ * each queue's worker retries once per FETCH_RETRY_DELAY_MS, or at once when it closes.
+ */
+export class DispatchWorker extends Worker {
+  protected override async moveToActive(
+    client: RedisClient,
+    token: string,
+    name?: string,
+  ): Promise<Job> {
+    try {
+      return await super.moveToActive(client, token, name);
+    } catch (error) {
+      if (error instanceof Error && isNotConnectionError(error)) {
+        await this.waitUnlessClosing(FETCH_RETRY_DELAY_MS);
+      }
+      throw error;
+    }
+  }
+
+  /** Resolves after `delayMs`, or as soon as the worker starts closing. */
+  private waitUnlessClosing(delayMs: number): Promise<void> {
+    if (this.closing) return Promise.resolve();
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.off('closing', finish);
+        resolve();
+      };
+      const timer = setTimeout(finish, delayMs);
+      this.once('closing', finish);
+    });
+  }
+}
