@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import type { ApiConfig } from './config';
 import type { ApiApp, ApiDeps, ApiEnv } from './deps';
 import { createErrorHandler, createRedisWarnings } from './errors';
+import { JobLogReader } from './job-logs';
 import { JobTokenVerifier } from './job-token';
 import { bearerAuth } from './middleware/auth';
 import { limitBodySize } from './middleware/body-limit';
@@ -52,6 +53,7 @@ export function createApp(options: AppOptions): { app: ApiApp; deps: ApiDeps } {
     registry: new WorkerRegistry(redis, config.queuePrefix),
     queues: new QueueCache(redis, config.queuePrefix, logger),
     jobTokens: new JobTokenVerifier(redis, config.queuePrefix),
+    jobLogs: new JobLogReader(redis, config.queuePrefix),
   };
 
   const app: ApiApp = new OpenAPIHono<ApiEnv>();

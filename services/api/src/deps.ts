@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import type { Redis } from 'ioredis';
 import type { ApiConfig } from './config';
 import type { RedisWarnings } from './errors';
+import type { JobLogReader } from './job-logs';
 import type { JobTokenVerifier } from './job-token';
 import type { QueueCache } from './queues';
 
@@ -15,6 +16,7 @@ export interface ApiDeps {
   readonly registry: WorkerRegistry;
   readonly queues: QueueCache;
   readonly jobTokens: JobTokenVerifier;
+  readonly jobLogs: JobLogReader;
   readonly logger: Logger;
 }
 

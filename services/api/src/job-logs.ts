@@ -22,32 +22,42 @@ type RedisWithJobLogs = Redis & {
   bullpenReadJobLogs(logsKey: string, start: number, end: number): Promise<[string[], number]>;
 };
 
-function withJobLogsCommand(redis: Redis): RedisWithJobLogs {
-  const extended = redis as RedisWithJobLogs;
-  if (typeof extended.bullpenReadJobLogs !== 'function') {
-    redis.defineCommand('bullpenReadJobLogs', { numberOfKeys: 1, lua: READ_JOB_LOGS_SCRIPT });
-  }
-  return extended;
-}
-
 export interface JobLogs {
   readonly logs: string[];
   /** Number of log lines the job has, not only the ones returned. */
   readonly count: number;
 }
 
-/** Reads up to `length` log lines of a job from index `start`, oldest first. */
-export async function readJobLogs(
-  redis: Redis,
-  queuePrefix: string,
-  queue: string,
-  jobId: string,
-  range: { start: number; length: number },
-): Promise<JobLogs> {
-  const [logs, count] = await withJobLogsCommand(redis).bullpenReadJobLogs(
-    jobLogsKey(queuePrefix, queue, jobId),
-    range.start,
-    range.start + range.length - 1,
-  );
-  return { logs, count };
+/**
+ * Reader of job log lines. The constructor defines its Redis command, so an app must build
+ * it before it serves requests. With auto-pipelining, ioredis gives each batch the commands
+ * defined when the batch was created. A command defined later and added to a batch already
+ * waiting fails with "pipeline[functionName] is not a function".
+ */
+export class JobLogReader {
+  private readonly redis: RedisWithJobLogs;
+
+  constructor(
+    redis: Redis,
+    private readonly queuePrefix: string,
+  ) {
+    this.redis = redis as RedisWithJobLogs;
+    if (typeof this.redis.bullpenReadJobLogs !== 'function') {
+      redis.defineCommand('bullpenReadJobLogs', { numberOfKeys: 1, lua: READ_JOB_LOGS_SCRIPT });
+    }
+  }
+
+  /** Reads up to `length` log lines of a job from index `start`, oldest first. */
+  async read(
+    queue: string,
+    jobId: string,
+    range: { start: number; length: number },
+  ): Promise<JobLogs> {
+    const [logs, count] = await this.redis.bullpenReadJobLogs(
+      jobLogsKey(this.queuePrefix, queue, jobId),
+      range.start,
+      range.start + range.length - 1,
+    );
+    return { logs, count };
+  }
 }

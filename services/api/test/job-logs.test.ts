@@ -76,3 +76,23 @@ test('log key of another type is 404', async () => {
     });
   }
 });
+
+test('first logs read beside other commands', async () => {
+  // ioredis gives each auto-pipeline batch the commands defined when the batch was created.
+  // A fresh app's first logs read runs while the job lookup's batch is still waiting.
+  const fresh = await createHarness('job-logs-fresh');
+  try {
+    const added = await fresh.send('POST', '/queues/fresh/jobs', [{ name: 'logged' }]);
+    const [job] = await json<Array<{ id: string }>>(added);
+    const id = job?.id;
+    const pending = fresh.redis.ping();
+
+    const response = await fresh.send('GET', `/queues/fresh/jobs/${id}/logs`);
+
+    await pending;
+    expect(response.status).toBe(200);
+    await expect(json(response)).resolves.toEqual({ logs: [], count: 0 });
+  } finally {
+    await fresh.close();
+  }
+});

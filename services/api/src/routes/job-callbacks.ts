@@ -4,7 +4,6 @@ import type { Context } from 'hono';
 import { mediaTypeOf, readBodyText, readJsonBody } from '../body';
 import { responseJson, type ApiApp, type ApiDeps } from '../deps';
 import { findJob } from '../find-job';
-import { readJobLogs } from '../job-logs';
 import { readBearerToken } from '../middleware/auth';
 import { noQuerySchema, readQuery } from '../query';
 import {
@@ -72,7 +71,7 @@ async function readLogLine(c: Context): Promise<string> {
 }
 
 export function registerJobCallbackRoutes(app: ApiApp, deps: ApiDeps): void {
-  const { queues, jobTokens, redis, config } = deps;
+  const { queues, jobTokens, jobLogs } = deps;
 
   const authorize = async (c: Context) => {
     const params = parseOrThrow(jobParamsSchema, c.req.param(), 'path', ['path']);
@@ -116,7 +115,7 @@ export function registerJobCallbackRoutes(app: ApiApp, deps: ApiDeps): void {
     const { start, length } = readQuery(c, logsQuerySchema);
     const [job, logs] = await Promise.all([
       findJob(queues.get(name), id),
-      readJobLogs(redis, config.queuePrefix, name, id, { start, length }),
+      jobLogs.read(name, id, { start, length }),
     ]);
     if (!job) throw notFound(name, id);
     return c.json(logs);
