@@ -21,7 +21,7 @@ export interface ErrorBody {
 
 /**
  * Messages ioredis, BullMQ and Redis use when the connection is down, a command timed out, or
- * Redis rejects commands for a while (LOADING, BUSY).
+ * Redis rejects commands for a while (LOADING, BUSY, READONLY).
  */
 const CONNECTION_ERROR_PATTERNS = [
   /Connection is closed/i,
@@ -36,6 +36,9 @@ const CONNECTION_ERROR_PATTERNS = [
   // Redis replies BUSY to other clients' commands, without running them, while a Lua script
   // or function has run longer than busy-reply-threshold (5 s by default in Redis 7.0).
   /^BUSY /,
+  // A primary that became a replica in a failover rejects writes without running them. The
+  // connection reconnects on this reply (see reconnectOnReadOnly in @bullpen/core).
+  /^READONLY /,
   /Reached the max retries per request limit/i,
   // ioredis 5 rejects the rest of a pipeline with this when the connection closes after
   // some of its replies. With auto-pipelining every command is in a pipeline.

@@ -10,7 +10,7 @@ import { cleanupsAfterEach } from '../../../test/support/cleanups';
 import { loadApiConfig } from '../src/config';
 import { startApiServer, type ApiServer } from '../src/server';
 import { callRoute, type Reply, type RouteCall } from './route-call';
-import { startRedisProxy } from './redis-proxy';
+import { startRedisProxy } from '../../../test/support/redis-proxy';
 
 // Runs a real API server on a private redis-server, then stops or pauses that Redis or keeps
 // it busy with a long script. The tests check that every route that needs Redis responds
@@ -453,6 +453,45 @@ describe('API during a Redis outage', () => {
     cleanups.push(() => redis.stop());
     await waitUntilReady(server);
     await expectServing(server, 'before-start');
+    expect(unexpectedErrors).toEqual([]);
+  }, 60_000);
+
+  test('failover to a new primary serves again', async () => {
+    const oldPrimary = await startPrivateRedis();
+    cleanups.push(() => oldPrimary.stop());
+    const newPrimary = await startPrivateRedis();
+    cleanups.push(() => newPrimary.stop());
+    const proxy = await startRedisProxy(oldPrimary.port);
+    cleanups.push(() => proxy.close());
+    const prefix = uniquePrefix('outage');
+    const server = await startApi(proxy.url, prefix);
+    cleanups.push(() => server.close());
+    expect((await postJob(server, 'failover', 'before')).status).toBe(200);
+
+    // As in a failover: the old primary becomes a replica of the new one, and the address
+    // the API connects to now leads to the new primary. The API's open connection stays on
+    // the old one.
+    const demoted = openClient(oldPrimary);
+    await demoted.replicaof('127.0.0.1', String(newPrimary.port));
+    const linkDeadline = Date.now() + RECOVERY_DEADLINE_MS;
+    while (!/master_link_status:up/.test(await demoted.info('replication'))) {
+      if (Date.now() > linkDeadline) throw new Error('the replica never linked to its primary');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    proxy.retarget(newPrimary.port);
+
+    const replies: Reply[] = [];
+    const deadline = Date.now() + RECOVERY_DEADLINE_MS;
+    while (replies.at(-1)?.status !== 200 && Date.now() < deadline) {
+      replies.push(await postJob(server, 'failover', 'after'));
+      if (replies.at(-1)?.status !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+
+    const statuses = replies.map((reply) => reply.status);
+    expect(statuses.at(-1)).toBe(200);
+    expect(statuses.filter((status) => status !== 200 && status !== 503)).toEqual([]);
+    const stored = openClient(newPrimary);
+    await expect(stored.llen(`${prefix}:failover:wait`)).resolves.toBe(1);
     expect(unexpectedErrors).toEqual([]);
   }, 60_000);
 });

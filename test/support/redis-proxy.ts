@@ -38,6 +38,8 @@ export interface RedisProxy {
    * closes both sockets of every connection. Later connections are forwarded as usual.
    */
   closeAfterReplies(count: number): void;
+  /** Sends new connections to the Redis on `redisPort`, while open ones stay where they are. */
+  retarget(redisPort: number): void;
   close(): Promise<void>;
 }
 
@@ -46,13 +48,14 @@ export interface RedisProxy {
  * connection after Redis has run a pipeline but before all of its replies reach the client.
  */
 export async function startRedisProxy(redisPort: number): Promise<RedisProxy> {
+  let targetPort = redisPort;
   let holding = false;
   let repliesLeft: number | undefined;
   const sockets = new Set<net.Socket>();
   const forwarders = new Set<() => void>();
 
   const server = net.createServer((client) => {
-    const upstream = net.connect(redisPort, '127.0.0.1');
+    const upstream = net.connect(targetPort, '127.0.0.1');
     let pending = Buffer.alloc(0);
     const closeBoth = () => {
       client.destroy();
@@ -108,6 +111,9 @@ export async function startRedisProxy(redisPort: number): Promise<RedisProxy> {
       holding = false;
       repliesLeft = count;
       for (const forward of [...forwarders]) forward();
+    },
+    retarget: (port) => {
+      targetPort = port;
     },
     close: () =>
       new Promise<void>((resolve) => {
