@@ -36,3 +36,32 @@ export function describeRedis(config: RedisConfig): string {
   }
   return `${config.tls ? 'rediss' : 'redis'}://${config.host}:${config.port}`;
 }
+
+interface RedisReplyFields {
+  readonly command?: { readonly name?: unknown };
+  readonly previousErrors?: unknown;
+}
+
+/**
+ * Returns `error` for the log without the arguments of the Redis command that failed. ioredis 5
+ * sets `command: {name, args}` on a Redis reply error and on each of the `previousErrors` of an
+ * EXECABORT. The args hold job data and registered endpoint header values, which must not be
+ * logged, and can be megabytes long. The copy keeps only the command name. Errors without
+ * those fields pass unchanged.
+ */
+export function withoutRedisCommandArguments(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const { command, previousErrors } = error as RedisReplyFields;
+  if (command === undefined && previousErrors === undefined) return error;
+
+  // The copy keeps the prototype, so pino logs the same `type` (the constructor name).
+  const copy = Object.create(Object.getPrototypeOf(error) as object) as Record<string, unknown>;
+  Object.assign(copy, error, { message: error.message, stack: error.stack });
+  copy.command = command?.name;
+  if (Array.isArray(previousErrors)) {
+    copy.previousErrors = previousErrors.map((queued) =>
+      queued instanceof Error ? queued.message : queued,
+    );
+  }
+  return copy;
+}

@@ -1,5 +1,6 @@
 import {
   BullpenError,
+  withoutRedisCommandArguments,
   RedisOutOfMemoryError,
   RedisUnavailableError,
   ValidationError,
@@ -81,35 +82,6 @@ function toRedisError(error: Error): BullpenError | undefined {
   return undefined;
 }
 
-interface RedisReplyFields {
-  readonly command?: { readonly name?: unknown };
-  readonly previousErrors?: unknown;
-}
-
-/**
- * Returns `error` for the log without the arguments of the Redis command that failed. ioredis 5
- * sets `command: {name, args}` on a Redis reply error and on each of the `previousErrors` of an
- * EXECABORT. The args hold job data and registered endpoint header values, which must not be
- * logged, and can be megabytes long. The copy keeps only the command name. Errors without
- * those fields pass unchanged.
- */
-function withoutCommandArguments(error: unknown): unknown {
-  if (!(error instanceof Error)) return error;
-  const { command, previousErrors } = error as RedisReplyFields;
-  if (command === undefined && previousErrors === undefined) return error;
-
-  // The copy keeps the prototype, so pino logs the same `type` (the constructor name).
-  const copy = Object.create(Object.getPrototypeOf(error) as object) as Record<string, unknown>;
-  Object.assign(copy, error, { message: error.message, stack: error.stack });
-  copy.command = command?.name;
-  if (Array.isArray(previousErrors)) {
-    copy.previousErrors = previousErrors.map((queued) =>
-      queued instanceof Error ? queued.message : queued,
-    );
-  }
-  return copy;
-}
-
 /** Rate-limited warn lines for requests that got 503 because of Redis, one per cause. */
 export interface RedisWarnings {
   readonly unavailable: RateLimitedWarning;
@@ -148,7 +120,7 @@ export function createErrorHandler(logger: Logger, redisWarnings: RedisWarnings)
         redisWarnings.unavailable.warn({
           requestId,
           path: c.req.path,
-          err: withoutCommandArguments(error.cause),
+          err: withoutRedisCommandArguments(error.cause),
         });
         c.header('Retry-After', String(error.retryAfterSeconds));
       }
@@ -156,7 +128,7 @@ export function createErrorHandler(logger: Logger, redisWarnings: RedisWarnings)
         redisWarnings.outOfMemory.warn({
           requestId,
           path: c.req.path,
-          err: withoutCommandArguments(error.cause),
+          err: withoutRedisCommandArguments(error.cause),
         });
         c.header('Retry-After', String(error.retryAfterSeconds));
       }
@@ -172,7 +144,7 @@ export function createErrorHandler(logger: Logger, redisWarnings: RedisWarnings)
     }
 
     logger.error(
-      { requestId, path: c.req.path, err: withoutCommandArguments(error) },
+      { requestId, path: c.req.path, err: withoutRedisCommandArguments(error) },
       'request failed unexpectedly',
     );
     return errorResponse(c, 500, {

@@ -12,8 +12,10 @@ export const FETCH_RETRY_DELAY_MS = 1_000;
  * BullMQ 5.81's fetch loop waits only after a lost connection. After any other error it
  * emits `error` and retries at once. A Redis that rejects every move to active, for example
  * out of memory under `noeviction`, made a dispatcher with 300 waiting jobs send about 8,200
- * failing scripts a second, using 70 % of a core there and 37 % in Redis. With this delay,
- * each queue's worker retries once per FETCH_RETRY_DELAY_MS, or at once when it closes.
+ * failing scripts a second, using 70 % of a core there and 37 % in Redis. With this delay, a
+ * worker with jobs waiting retries once per FETCH_RETRY_DELAY_MS. An idle worker goes back to
+ * its blocking wait for new jobs, up to BullMQ's `drainDelay` (5 s), before it fetches again.
+ * When the worker starts closing, the delay ends at once and the error returns to BullMQ.
  */
 export class DispatchWorker extends Worker {
   protected override async moveToActive(

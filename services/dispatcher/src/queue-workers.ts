@@ -1,6 +1,11 @@
 import type { Redis } from 'ioredis';
 import { Queue, type Worker } from 'bullmq';
-import { normalizedRegistrationSchema, type Logger, type WorkerRegistration } from '@bullpen/core';
+import {
+  normalizedRegistrationSchema,
+  withoutRedisCommandArguments,
+  type Logger,
+  type WorkerRegistration,
+} from '@bullpen/core';
 import { DispatchWorker } from './dispatch-worker';
 import { createJobProcessor, type JobDispatchSettings, type QueueBinding } from './job-processor';
 import type { DispatcherMetrics } from './metrics';
@@ -340,7 +345,10 @@ export class QueueWorkers implements RegistrySink {
         suppressed += 1;
         return;
       }
-      this.settings.logger.error({ queue, err: error, suppressed }, 'worker error');
+      this.settings.logger.error(
+        { queue, err: withoutRedisCommandArguments(error), suppressed },
+        'worker error',
+      );
       lastLoggedMs = nowMs;
       suppressed = 0;
     };

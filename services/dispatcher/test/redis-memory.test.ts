@@ -9,7 +9,7 @@ import {
   waitFor,
   type EndpointServer,
 } from './support/endpoint-server';
-import { register, sleep, startTestDispatcher } from './support/test-dispatcher';
+import { memoryLogger, register, sleep, startTestDispatcher } from './support/test-dispatcher';
 
 // Starts a dispatcher on a private redis-server that is out of memory, so Redis rejects
 // every move of a waiting job to active. The worker must wait between its tries instead of
@@ -58,7 +58,8 @@ test('fetch waits while Redis is full', async () => {
   );
   await admin.config('SET', 'maxmemory', '1');
 
-  dispatcher = await startTestDispatcher(PREFIX, { REDIS_URL: redis.url });
+  const { logger, lines } = memoryLogger();
+  dispatcher = await startTestDispatcher(PREFIX, { REDIS_URL: redis.url }, { logger });
   await waitFor(async () => (await failedScriptCalls()) > 0, 10_000, 'a rejected fetch');
   const failedBefore = await failedScriptCalls();
   await sleep(WATCH_MS);
@@ -70,6 +71,10 @@ test('fetch waits while Redis is full', async () => {
   expect(failedDuring).toBeGreaterThan(0);
   expect(failedDuring).toBeLessThanOrEqual(allowedTries);
   expect(endpoint.calls).toHaveLength(0);
+  // The error line names the rejected command but leaves out its arguments, which carry job
+  // options and data.
+  const errorLine = lines.find((line) => line.msg === 'worker error');
+  expect(errorLine?.err).toMatchObject({ command: expect.stringMatching(/^eval(sha)?$/) });
 
   await admin.config('SET', 'maxmemory', '0');
   await waitFor(
