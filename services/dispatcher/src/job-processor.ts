@@ -192,7 +192,7 @@ function logOutcome(logger: Logger, outcome: CallOutcome, fieldsOf: () => Outcom
     case 'abandoned':
       logger.warn(
         { ...fieldsOf(), outcome: outcome.kind, reason: outcome.reason },
-        'call abandoned at shutdown; job returned to waiting',
+        'call abandoned at shutdown; BullMQ moves the job back to waiting',
       );
       return;
   }
