@@ -28,6 +28,22 @@ export function reconnectOnReadOnly(error: Error): 1 | false {
   return error.message.startsWith('READONLY') ? 1 : false;
 }
 
+/**
+ * Defines the Lua command `name` on `redis` unless the connection already has it, and
+ * returns the connection typed with the command.
+ */
+export function defineScriptCommand<Extended extends Redis>(
+  redis: Redis,
+  name: string,
+  numberOfKeys: number,
+  lua: string,
+): Extended {
+  if (typeof (redis as unknown as Record<string, unknown>)[name] !== 'function') {
+    redis.defineCommand(name, { numberOfKeys, lua });
+  }
+  return redis as Extended;
+}
+
 /** Describes where Redis is, with credentials left out, for logs. */
 export function describeRedis(config: RedisConfig): string {
   if (config.url) {
@@ -45,7 +61,7 @@ interface RedisReplyFields {
 /**
  * Returns `error` for the log without the arguments of the Redis command that failed. ioredis 5
  * sets `command: {name, args}` on a Redis reply error and on each of the `previousErrors` of an
- * EXECABORT. The args hold job data and registered endpoint header values, which must not be
+ * EXECABORT. The args contain job data and registered endpoint header values, which must not be
  * logged, and can be megabytes long. The copy keeps only the command name. Errors without
  * those fields pass unchanged.
  */

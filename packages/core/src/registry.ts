@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { registryKeys, type RegistryKeys } from './keys';
+import { defineScriptCommand } from './redis';
 import type { WorkerRegistration } from './schemas/worker';
 
 /**
@@ -43,11 +44,12 @@ type RedisWithRegistry = Redis & {
 };
 
 function withRegistryCommand(redis: Redis): RedisWithRegistry {
-  const extended = redis as RedisWithRegistry;
-  if (typeof extended.bullpenWriteRegistry !== 'function') {
-    redis.defineCommand('bullpenWriteRegistry', { numberOfKeys: 2, lua: WRITE_REGISTRY_SCRIPT });
-  }
-  return extended;
+  return defineScriptCommand<RedisWithRegistry>(
+    redis,
+    'bullpenWriteRegistry',
+    2,
+    WRITE_REGISTRY_SCRIPT,
+  );
 }
 
 /** Serialises a registration in the one canonical form stored in the hash. */

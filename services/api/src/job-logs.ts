@@ -1,4 +1,4 @@
-import { jobLogsKey } from '@bullpen/core';
+import { defineScriptCommand, jobLogsKey } from '@bullpen/core';
 import type { Redis } from 'ioredis';
 
 /**
@@ -41,10 +41,12 @@ export class JobLogReader {
     redis: Redis,
     private readonly queuePrefix: string,
   ) {
-    this.redis = redis as RedisWithJobLogs;
-    if (typeof this.redis.bullpenReadJobLogs !== 'function') {
-      redis.defineCommand('bullpenReadJobLogs', { numberOfKeys: 1, lua: READ_JOB_LOGS_SCRIPT });
-    }
+    this.redis = defineScriptCommand<RedisWithJobLogs>(
+      redis,
+      'bullpenReadJobLogs',
+      1,
+      READ_JOB_LOGS_SCRIPT,
+    );
   }
 
   /** Reads up to `length` log lines of a job from index `start`, oldest first. */

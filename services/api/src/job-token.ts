@@ -1,4 +1,10 @@
-import { NotFoundError, UnauthorizedError, jobKey, jobLockKey } from '@bullpen/core';
+import {
+  NotFoundError,
+  UnauthorizedError,
+  defineScriptCommand,
+  jobKey,
+  jobLockKey,
+} from '@bullpen/core';
 import type { Redis } from 'ioredis';
 
 /**
@@ -32,13 +38,12 @@ export class JobTokenVerifier {
     redis: Redis,
     private readonly queuePrefix: string,
   ) {
-    this.redis = redis as RedisWithTokenCheck;
-    if (typeof this.redis.bullpenCheckJobToken !== 'function') {
-      redis.defineCommand('bullpenCheckJobToken', {
-        numberOfKeys: 2,
-        lua: CHECK_JOB_TOKEN_SCRIPT,
-      });
-    }
+    this.redis = defineScriptCommand<RedisWithTokenCheck>(
+      redis,
+      'bullpenCheckJobToken',
+      2,
+      CHECK_JOB_TOKEN_SCRIPT,
+    );
   }
 
   async verify(queue: string, jobId: string, token: string | undefined): Promise<void> {
