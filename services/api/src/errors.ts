@@ -96,6 +96,26 @@ export function createRedisWarnings(logger: Logger, intervalMs: number): RedisWa
   };
 }
 
+/** Warn line and Retry-After value of a 503 caused by Redis. */
+interface RedisRejection {
+  readonly warning: RateLimitedWarning;
+  readonly retryAfterSeconds: number;
+}
+
+/** Returns the warn line and Retry-After value for a Redis error, or undefined for others. */
+function describeRedisRejection(
+  error: BullpenError,
+  warnings: RedisWarnings,
+): RedisRejection | undefined {
+  if (error instanceof RedisOutOfMemoryError) {
+    return { warning: warnings.outOfMemory, retryAfterSeconds: error.retryAfterSeconds };
+  }
+  if (error instanceof RedisUnavailableError) {
+    return { warning: warnings.unavailable, retryAfterSeconds: error.retryAfterSeconds };
+  }
+  return undefined;
+}
+
 function errorResponse(c: Context, status: number, body: ErrorBody): Response {
   return c.json(body, status as ContentfulStatusCode);
 }
@@ -116,21 +136,14 @@ export function createErrorHandler(logger: Logger, redisWarnings: RedisWarnings)
       if (error instanceof ValidationError && error.issues.length > 0) {
         body.error.issues = error.issues;
       }
-      if (error instanceof RedisUnavailableError) {
-        redisWarnings.unavailable.warn({
+      const redisRejection = describeRedisRejection(error, redisWarnings);
+      if (redisRejection) {
+        redisRejection.warning.warn({
           requestId,
           path: c.req.path,
           err: withoutRedisCommandArguments(error.cause),
         });
-        c.header('Retry-After', String(error.retryAfterSeconds));
-      }
-      if (error instanceof RedisOutOfMemoryError) {
-        redisWarnings.outOfMemory.warn({
-          requestId,
-          path: c.req.path,
-          err: withoutRedisCommandArguments(error.cause),
-        });
-        c.header('Retry-After', String(error.retryAfterSeconds));
+        c.header('Retry-After', String(redisRejection.retryAfterSeconds));
       }
       return errorResponse(c, error.status, body);
     }
