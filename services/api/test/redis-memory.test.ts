@@ -96,6 +96,15 @@ async function startStack(
   return { redis, server, admin };
 }
 
+/** Builds a registration of `queue` with an endpoint the tests never call. */
+function workerRegistration(queue: string): unknown {
+  return { queue, endpoint: { url: 'https://203.0.113.10/jobs' } };
+}
+
+function registerWorker(server: ApiServer, queue: string): Promise<Reply> {
+  return call(server, { method: 'POST', path: '/workers', body: workerRegistration(queue) });
+}
+
 /** Makes Redis reject every write: used memory is always above one byte. */
 async function fillRedis(admin: Redis): Promise<void> {
   await admin.config('SET', 'maxmemory', '1');
@@ -104,10 +113,7 @@ async function fillRedis(admin: Redis): Promise<void> {
 describe('API while Redis is out of memory', () => {
   test('write routes give 503 out of memory', async () => {
     const { server, admin } = await startStack();
-    const registration = { queue: 'q', endpoint: { url: 'https://203.0.113.10/jobs' } };
-    expect(
-      (await call(server, { method: 'POST', path: '/workers', body: registration })).status,
-    ).toBe(200);
+    expect((await registerWorker(server, 'q')).status).toBe(200);
     const id = firstJobId(await postJobs(server, 'q', [{ name: 'before', data: 1 }]));
     // The job is active under this lock token, so progress and log callbacks reach the write.
     await admin.set(`${QUEUE_PREFIX}:q:${id}:lock`, 'lock-token');
@@ -122,7 +128,7 @@ describe('API while Redis is out of memory', () => {
         path: '/queues/q/jobs',
         body: [{ name: 'repeating', opts: { repeat: { every: 60_000 } } }],
       },
-      { method: 'POST', path: '/workers', body: { ...registration, queue: 'other' } },
+      { method: 'POST', path: '/workers', body: workerRegistration('other') },
       { method: 'POST', path: `/queues/q/jobs/${id}/progress`, body: 50, headers: callbackHeaders },
       {
         method: 'POST',
@@ -177,10 +183,7 @@ describe('API while Redis is out of memory', () => {
 
   test('reads still work while Redis is full', async () => {
     const { server, admin } = await startStack();
-    const registration = { queue: 'q', endpoint: { url: 'https://203.0.113.10/jobs' } };
-    expect(
-      (await call(server, { method: 'POST', path: '/workers', body: registration })).status,
-    ).toBe(200);
+    expect((await registerWorker(server, 'q')).status).toBe(200);
     const id = firstJobId(await postJobs(server, 'q', [{ name: 'stored', data: 7 }]));
     await admin.rpush(`${QUEUE_PREFIX}:q:${id}:logs`, 'line one', 'line two');
 

@@ -10,9 +10,9 @@ export const FETCH_RETRY_DELAY_MS = 1_000;
  * A BullMQ Worker whose job fetch waits before it retries after a Redis error.
  *
  * BullMQ 5.81's fetch loop waits only after a lost connection. After any other error it
- * emits `error` and retries at once. A Redis that rejects every move to active, for example
- * out of memory under `noeviction`, made a dispatcher with 300 waiting jobs send about 8,200
- * failing scripts a second, using 70 % of a core there and 37 % in Redis. With this delay, a
+ * emits `error` and retries at once. Redis rejects every move to active when it is out of
+ * memory under `noeviction`, for example. A dispatcher with 300 waiting jobs then sent about
+ * 8,200 failing scripts a second, using 70 % of a core, and Redis used 37 %. With this delay, a
  * worker with jobs waiting retries once per FETCH_RETRY_DELAY_MS. An idle worker goes back to
  * its blocking wait for new jobs, up to BullMQ's `drainDelay` (5 s), before it fetches again.
  * When the worker starts closing, the delay ends at once and the error returns to BullMQ.
