@@ -1,5 +1,8 @@
 import type { Logger } from '@bullpen/core';
 
+/** Maximum delay of a Node.js timer. Node.js runs a timer with a longer delay after 1 ms. */
+export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
 /**
  * A warn line for an event that can repeat many times a second, such as a 503 for each
  * request while Redis is down. The first event is logged at once with its fields. Events in
@@ -17,8 +20,10 @@ export class RateLimitedWarning {
     private readonly message: string,
     private readonly intervalMs: number,
   ) {
-    if (!Number.isFinite(intervalMs) || intervalMs <= 0) {
-      throw new RangeError(`intervalMs must be a positive number of ms (given: ${intervalMs})`);
+    if (!Number.isFinite(intervalMs) || intervalMs <= 0 || intervalMs > MAX_TIMER_DELAY_MS) {
+      throw new RangeError(
+        `invalid intervalMs ${intervalMs}: use a number of ms above 0 and at most ${MAX_TIMER_DELAY_MS}`,
+      );
     }
   }
 

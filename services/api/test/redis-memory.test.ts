@@ -1,10 +1,10 @@
-import { createLogger, silentLogger, type Logger } from '@bullpen/core';
+import { silentLogger } from '@bullpen/core';
 import { Redis } from 'ioredis';
-import { Writable } from 'node:stream';
 import { startPrivateRedis, type PrivateRedis } from '../../../test/support/redis';
 import { cleanupsAfterEach } from '../../../test/support/cleanups';
 import { loadApiConfig } from '../src/config';
 import { startApiServer, type ApiServer, type ApiServerOptions } from '../src/server';
+import { captureLogger } from './capture-logger';
 import { callRoute, type Reply, type RouteCall } from './route-call';
 
 // Runs a real API server on a private redis-server whose `maxmemory` the tests lower, so Redis
@@ -32,18 +32,6 @@ function postJobs(server: ApiServer, queue: string, jobs: unknown[]): Promise<Re
 function firstJobId(reply: Reply): string {
   expect(reply.status).toBe(200);
   return (reply.body as Array<{ id: string }>)[0]?.id as string;
-}
-
-/** Creates a pino logger whose JSON lines the test reads back from `lines`. */
-function captureLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const destination = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: createLogger({ name: 'bullpen-api', destination }), lines };
 }
 
 /** Lines with message `message`, each reduced to the fields the rate limit sets. */
