@@ -46,9 +46,10 @@ const CONNECTION_ERROR_PATTERNS = [
   /Command aborted due to connection close/i,
 ];
 
-function isRedisConnectionError(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  return CONNECTION_ERROR_PATTERNS.some((pattern) => pattern.test(error.message));
+function isRedisConnectionError(error: Error): boolean {
+  return anyRedisReply(error, (reply) =>
+    CONNECTION_ERROR_PATTERNS.some((pattern) => pattern.test(reply.message)),
+  );
 }
 
 /**
@@ -62,11 +63,20 @@ function isRedisConnectionError(error: unknown): boolean {
 const OUT_OF_MEMORY_PATTERN = /OOM command not allowed/;
 
 function isRedisOutOfMemoryError(error: Error): boolean {
-  if (OUT_OF_MEMORY_PATTERN.test(error.message)) return true;
+  return anyRedisReply(error, (reply) => OUT_OF_MEMORY_PATTERN.test(reply.message));
+}
+
+/**
+ * Returns whether `error` matches, or for an EXECABORT, one of its queued commands' errors,
+ * which ioredis 5 lists in `previousErrors`. For example, a replica rejects a queued write with
+ * READONLY, and Redis then aborts the whole transaction.
+ */
+function anyRedisReply(error: Error, matches: (reply: Error) => boolean): boolean {
+  if (matches(error)) return true;
   const previousErrors = (error as { previousErrors?: unknown }).previousErrors;
   return (
     Array.isArray(previousErrors) &&
-    previousErrors.some((queued) => queued instanceof Error && isRedisOutOfMemoryError(queued))
+    previousErrors.some((queued) => queued instanceof Error && matches(queued))
   );
 }
 
