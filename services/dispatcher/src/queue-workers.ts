@@ -123,6 +123,15 @@ export class QueueWorkers implements RegistrySink {
       .sort();
   }
 
+  /** Counts the queues with a running worker, without building and sorting their names. */
+  private countRunning(): number {
+    let count = 0;
+    for (const slot of this.slots.values()) {
+      if (slot.running) count += 1;
+    }
+    return count;
+  }
+
   /** Queue handles of the running workers, for job counts. */
   runningQueueHandles(): Queue[] {
     return [...this.slots.values()].flatMap((slot) => (slot.running ? [slot.running.queue] : []));
@@ -257,7 +266,7 @@ export class QueueWorkers implements RegistrySink {
     queue.on('error', this.workerErrorLogger(slot.name));
     slot.running = { raw: desired.raw, binding, worker, queue };
     slot.startFailedRaw = undefined;
-    this.settings.metrics.workers.set(this.runningQueues().length);
+    this.settings.metrics.workers.set(this.countRunning());
 
     await this.applyGlobalConcurrency(slot.name, queue, registration.opts.globalConcurrency);
     if (this.closing) return;
@@ -314,7 +323,7 @@ export class QueueWorkers implements RegistrySink {
         );
       });
       if (slot.running === running) slot.running = undefined;
-      this.settings.metrics.workers.set(this.runningQueues().length);
+      this.settings.metrics.workers.set(this.countRunning());
     }
     this.settings.logger.info({ queue: slot.name, reason }, 'worker closed');
   }
