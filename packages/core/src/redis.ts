@@ -7,7 +7,7 @@ import type { RedisConfig } from './config';
  */
 export function createRedis(config: RedisConfig, overrides: RedisOptions = {}): Redis {
   const base: RedisOptions = {
-    reconnectOnError: reconnectOnReadOnly,
+    reconnectOnError: createReadOnlyReconnect(),
     ...(config.tls ? { tls: {} } : {}),
     ...(config.username ? { username: config.username } : {}),
     ...(config.password ? { password: config.password } : {}),
@@ -16,16 +16,40 @@ export function createRedis(config: RedisConfig, overrides: RedisOptions = {}): 
   return new Redis({ ...base, host: config.host, port: config.port, ...overrides });
 }
 
+/** Minimum time between two reconnect requests for READONLY replies. */
+export const READONLY_RECONNECT_INTERVAL_MS = 1_000;
+
 /**
- * Reconnects when Redis replies READONLY. After a failover the old primary can serve on as a
- * replica, and a connection that stays open then fails every write. A new connection
- * resolves the address again, which reaches the new primary when the address is an endpoint
- * that follows failovers. The failed command is not sent again, and its caller gets the error.
- * NOTE: an address that stays a replica makes each connection reconnect after every write
- * it tries, paced by the retry strategy.
+ * Creates the `reconnectOnError` of one connection and of the copies that BullMQ makes
+ * with `duplicate()`, which share it. It requests a reconnect on a READONLY reply, at most
+ * once per READONLY_RECONNECT_INTERVAL_MS. ioredis closes the socket again for every
+ * request, and the other replies of a burst arrive before the socket has closed: 50 rejected
+ * writes added 50 close listeners to one socket, and Node.js printed
+ * MaxListenersExceededWarning. A copy whose reply falls in another copy's interval
+ * reconnects on its next READONLY reply after the interval.
  */
-export function reconnectOnReadOnly(error: Error): 1 | false {
-  return error.message.startsWith('READONLY') ? 1 : false;
+function createReadOnlyReconnect(): (error: Error) => 1 | false {
+  let lastRequestMs = Number.NEGATIVE_INFINITY;
+  return (error) => {
+    if (!isReadOnlyError(error)) return false;
+    const nowMs = Date.now();
+    if (nowMs - lastRequestMs < READONLY_RECONNECT_INTERVAL_MS) return false;
+    lastRequestMs = nowMs;
+    return 1;
+  };
+}
+
+/**
+ * Returns whether a Redis error calls for a new connection: true for READONLY. After a
+ * failover the old primary can serve on as a replica, and a connection that stays open then
+ * fails every write. A new connection resolves the address again, which reaches the new
+ * primary when the address is an endpoint that follows failovers. The failed command is not
+ * sent again, and its caller gets the error.
+ * NOTE: an address that stays a replica makes a connection reconnect on each write it tries,
+ * at most once per READONLY_RECONNECT_INTERVAL_MS.
+ */
+function isReadOnlyError(error: Error): boolean {
+  return error.message.startsWith('READONLY');
 }
 
 /**

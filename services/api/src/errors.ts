@@ -38,7 +38,7 @@ const CONNECTION_ERROR_PATTERNS = [
   // or function has run longer than busy-reply-threshold (5 s by default in Redis 7.0).
   /^BUSY /,
   // A primary that became a replica in a failover rejects writes without running them. The
-  // connection reconnects on this reply (see reconnectOnReadOnly in @bullpen/core).
+  // connection reconnects on this reply (see createRedis in @bullpen/core).
   /^READONLY /,
   /Reached the max retries per request limit/i,
   // ioredis 5 rejects the rest of a pipeline with this when the connection closes after

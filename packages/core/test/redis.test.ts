@@ -1,0 +1,77 @@
+import { Redis } from 'ioredis';
+import { startPrivateRedis } from '../../../test/support/redis';
+import { cleanupsAfterEach } from '../../../test/support/cleanups';
+import { READONLY_RECONNECT_INTERVAL_MS, createRedis } from '../src/redis';
+
+// Runs a private Redis as a replica of a stopped primary, so that it rejects every write
+// with READONLY, as an old primary does after a failover.
+
+const cleanups = cleanupsAfterEach();
+
+async function startReadOnlyReplica(): Promise<string> {
+  const stoppedPrimary = await startPrivateRedis();
+  await stoppedPrimary.stop();
+  const replica = await startPrivateRedis();
+  cleanups.push(() => replica.stop());
+
+  const admin = new Redis(replica.url, { maxRetriesPerRequest: 1 });
+  cleanups.push(async () => admin.disconnect());
+  await admin.replicaof('127.0.0.1', String(stoppedPrimary.port));
+  return replica.url;
+}
+
+/** Opens a connection through createRedis and counts the reconnects ioredis starts. */
+async function openCountingReconnects(
+  url: string,
+): Promise<{ redis: Redis; reconnects: () => number }> {
+  const redis = createRedis({ url } as Parameters<typeof createRedis>[0], {
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => 50,
+  });
+  cleanups.push(async () => redis.disconnect());
+  let count = 0;
+  redis.on('reconnecting', () => (count += 1));
+  await new Promise((resolve) => redis.once('ready', resolve));
+  return { redis, reconnects: () => count };
+}
+
+async function writeConcurrently(
+  redis: Redis,
+  count: number,
+): Promise<PromiseSettledResult<unknown>[]> {
+  return Promise.allSettled(
+    Array.from({ length: count }, (_, index) => redis.set(`readonly:${index}`, 'v')),
+  );
+}
+
+describe('createRedis on a read-only replica', () => {
+  test('a burst of READONLY replies closes the socket once', async () => {
+    const url = await startReadOnlyReplica();
+    const { redis, reconnects } = await openCountingReconnects(url);
+    const closes = jest.spyOn(redis, 'disconnect');
+
+    const results = await writeConcurrently(redis, 50);
+
+    expect(results.every((result) => result.status === 'rejected')).toBe(true);
+    expect((results[0] as PromiseRejectedResult).reason).toHaveProperty(
+      'message',
+      expect.stringMatching(/^READONLY /),
+    );
+    expect(closes).toHaveBeenCalledTimes(1);
+    await new Promise((resolve) => redis.once('ready', resolve));
+    expect(reconnects()).toBe(1);
+  });
+
+  test('a later READONLY reply reconnects again', async () => {
+    const url = await startReadOnlyReplica();
+    const { redis, reconnects } = await openCountingReconnects(url);
+
+    await writeConcurrently(redis, 5);
+    await new Promise((resolve) => redis.once('ready', resolve));
+    await new Promise((resolve) => setTimeout(resolve, READONLY_RECONNECT_INTERVAL_MS));
+    await writeConcurrently(redis, 5);
+    await new Promise((resolve) => redis.once('ready', resolve));
+
+    expect(reconnects()).toBe(2);
+  });
+});
