@@ -51,6 +51,26 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   return startInTempDir();
 }
 
+/**
+ * Starts a private Redis that is a replica of a stopped one, so that it rejects every write
+ * with READONLY, as an old primary does after a failover.
+ */
+export async function startReadOnlyReplica(): Promise<PrivateRedis> {
+  const stoppedPrimary = await startPrivateRedis();
+  await stoppedPrimary.stop();
+  const replica = await startPrivateRedis();
+  const admin = new Redis(replica.url, { maxRetriesPerRequest: 1 });
+  try {
+    await admin.replicaof('127.0.0.1', String(stoppedPrimary.port));
+  } catch (error) {
+    await replica.stop();
+    throw error;
+  } finally {
+    admin.disconnect();
+  }
+  return replica;
+}
+
 /** Starts redis-server again on a given port, to bring a stopped private Redis back. */
 export async function restartPrivateRedisOnPort(port: number): Promise<PrivateRedis> {
   return startInTempDir(port);

@@ -1,22 +1,14 @@
 import { Redis } from 'ioredis';
-import { startPrivateRedis } from '../../../test/support/redis';
+import { startReadOnlyReplica } from '../../../test/support/redis';
 import { cleanupsAfterEach } from '../../../test/support/cleanups';
 import { READONLY_RECONNECT_INTERVAL_MS, createRedis } from '../src/redis';
 
-// Runs a private Redis as a replica of a stopped primary, so that it rejects every write
-// with READONLY, as an old primary does after a failover.
-
 const cleanups = cleanupsAfterEach();
 
-async function startReadOnlyReplica(): Promise<string> {
-  const stoppedPrimary = await startPrivateRedis();
-  await stoppedPrimary.stop();
-  const replica = await startPrivateRedis();
+/** Starts a read-only replica for this test and returns its URL. */
+async function startReplicaUrl(): Promise<string> {
+  const replica = await startReadOnlyReplica();
   cleanups.push(() => replica.stop());
-
-  const admin = new Redis(replica.url, { maxRetriesPerRequest: 1 });
-  cleanups.push(async () => admin.disconnect());
-  await admin.replicaof('127.0.0.1', String(stoppedPrimary.port));
   return replica.url;
 }
 
@@ -24,10 +16,11 @@ async function startReadOnlyReplica(): Promise<string> {
 async function openCountingReconnects(
   url: string,
 ): Promise<{ redis: Redis; reconnects: () => number }> {
-  const redis = createRedis({ url } as Parameters<typeof createRedis>[0], {
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => 50,
-  });
+  const { hostname, port } = new URL(url);
+  const redis = createRedis(
+    { url, host: hostname, port: Number(port), tls: false },
+    { maxRetriesPerRequest: 0, retryStrategy: () => 50 },
+  );
   cleanups.push(async () => redis.disconnect());
   let count = 0;
   redis.on('reconnecting', () => (count += 1));
@@ -46,7 +39,7 @@ async function writeConcurrently(
 
 describe('createRedis on a read-only replica', () => {
   test('a burst of READONLY replies closes the socket once', async () => {
-    const url = await startReadOnlyReplica();
+    const url = await startReplicaUrl();
     const { redis, reconnects } = await openCountingReconnects(url);
     const closes = jest.spyOn(redis, 'disconnect');
 
@@ -63,7 +56,7 @@ describe('createRedis on a read-only replica', () => {
   });
 
   test('a later READONLY reply reconnects again', async () => {
-    const url = await startReadOnlyReplica();
+    const url = await startReplicaUrl();
     const { redis, reconnects } = await openCountingReconnects(url);
 
     await writeConcurrently(redis, 5);

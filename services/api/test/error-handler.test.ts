@@ -1,31 +1,27 @@
 import { Hono } from 'hono';
 import { Redis } from 'ioredis';
-import { startPrivateRedis } from '../../../test/support/redis';
+import { startReadOnlyReplica } from '../../../test/support/redis';
 import { cleanupsAfterEach } from '../../../test/support/cleanups';
 import { createErrorHandler, createRedisWarnings } from '../src/errors';
 import { captureLogger } from './capture-logger';
 
 // Runs the API's error handler in a small Hono app whose route writes in MULTI/EXEC to a real
-// read-only replica. No API route writes in a transaction yet, so the app stands in for one.
+// read-only replica. No API route writes in a transaction yet, so this app plays that route.
 
 const cleanups = cleanupsAfterEach();
 
-/** Starts a private Redis and makes it a replica of a stopped one, so it rejects writes. */
-async function startReadOnlyReplica(): Promise<Redis> {
-  const stoppedPrimary = await startPrivateRedis();
-  await stoppedPrimary.stop();
-  const replica = await startPrivateRedis();
+/** Starts a read-only replica for this test and returns a client of it. */
+async function openReadOnlyReplica(): Promise<Redis> {
+  const replica = await startReadOnlyReplica();
   cleanups.push(() => replica.stop());
-
   const client = new Redis(replica.url, { maxRetriesPerRequest: 1 });
   cleanups.push(async () => client.disconnect());
-  await client.replicaof('127.0.0.1', String(stoppedPrimary.port));
   return client;
 }
 
 describe('error handler', () => {
   test('READONLY inside MULTI gives 503', async () => {
-    const redis = await startReadOnlyReplica();
+    const redis = await openReadOnlyReplica();
     const { logger, lines } = captureLogger();
     const warnings = createRedisWarnings(logger, 60_000);
     cleanups.push(async () => warnings.unavailable.flush());
