@@ -40,8 +40,12 @@ export function renderResults(run: RunDescription, reports: readonly PathReport[
     '',
     renderTable(reports),
     '',
-    'Ratio: the median of the per-run ratios Bullpen / baseline; each run measures both back to back.',
-    '',
+    ...(reports.some((report) => report.rows.some((row) => row.ratio !== undefined))
+      ? [
+          'Ratio: the median of the per-run ratios Bullpen / baseline; each run measures both back to back.',
+          '',
+        ]
+      : []),
     '## Settings and runs',
     '',
     renderSettings(reports),
