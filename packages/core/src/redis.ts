@@ -7,7 +7,7 @@ import type { RedisConfig } from './config';
  */
 export function createRedis(config: RedisConfig, overrides: RedisOptions = {}): Redis {
   const base: RedisOptions = {
-    reconnectOnError: createReadOnlyReconnect(),
+    reconnectOnError: reconnectOnReadOnly,
     ...(config.tls ? { tls: {} } : {}),
     ...(config.username ? { username: config.username } : {}),
     ...(config.password ? { password: config.password } : {}),
@@ -16,27 +16,33 @@ export function createRedis(config: RedisConfig, overrides: RedisOptions = {}): 
   return new Redis({ ...base, host: config.host, port: config.port, ...overrides });
 }
 
-/** Minimum time between two reconnect requests for READONLY replies. */
+/** Minimum time between two reconnect requests of one connection for READONLY replies. */
 export const READONLY_RECONNECT_INTERVAL_MS = 1_000;
 
+/** Time of each connection's last reconnect request, keyed by its options object. */
+const lastReconnectRequestMs = new WeakMap<object, number>();
+
 /**
- * Creates the `reconnectOnError` of one connection and of the copies that BullMQ makes
- * with `duplicate()`, which share it. It requests a reconnect on a READONLY reply, at most
- * once per READONLY_RECONNECT_INTERVAL_MS. ioredis closes the socket again for every
- * request, and the other replies of a burst arrive before the socket has closed: 50 rejected
- * writes added 50 close listeners to one socket, and Node.js printed
- * MaxListenersExceededWarning. A copy whose reply falls in another copy's interval
- * reconnects on its next READONLY reply after the interval.
+ * Requests a reconnect on a READONLY reply, at most once per READONLY_RECONNECT_INTERVAL_MS
+ * and connection. ioredis closes the socket again for every request, and the other replies
+ * of a burst arrive before the socket has closed: 50 rejected writes added 50 close
+ * listeners to one socket, and Node.js printed MaxListenersExceededWarning.
+ *
+ * ioredis 5 calls this as `this.options.reconnectOnError(error)`, so `this` is the options
+ * object of the connection that got the reply. Each connection has its own, the copies that
+ * BullMQ makes with `duplicate()` included, while they all share this function. A shared
+ * limit would let one reconnect a second through for 1,000 blocking connections after a
+ * failover. Called without an object as `this`, it requests a reconnect on every READONLY.
  */
-function createReadOnlyReconnect(): (error: Error) => 1 | false {
-  let lastRequestMs = Number.NEGATIVE_INFINITY;
-  return (error) => {
-    if (!isReadOnlyError(error)) return false;
-    const nowMs = Date.now();
-    if (nowMs - lastRequestMs < READONLY_RECONNECT_INTERVAL_MS) return false;
-    lastRequestMs = nowMs;
-    return 1;
-  };
+function reconnectOnReadOnly(this: unknown, error: Error): 1 | false {
+  if (!isReadOnlyError(error)) return false;
+  if (typeof this !== 'object' || this === null) return 1;
+
+  const nowMs = Date.now();
+  const lastMs = lastReconnectRequestMs.get(this);
+  if (lastMs !== undefined && nowMs - lastMs < READONLY_RECONNECT_INTERVAL_MS) return false;
+  lastReconnectRequestMs.set(this, nowMs);
+  return 1;
 }
 
 /**

@@ -55,6 +55,27 @@ describe('createRedis on a read-only replica', () => {
     expect(reconnects()).toBe(1);
   });
 
+  test('a connection and its copy reconnect together', async () => {
+    const url = await startReplicaUrl();
+    const { redis, reconnects } = await openCountingReconnects(url);
+    // BullMQ opens each worker's blocking connection this way, so a dispatcher's connections
+    // share one reconnectOnError.
+    const copy = redis.duplicate();
+    cleanups.push(async () => copy.disconnect());
+    let copyReconnects = 0;
+    copy.on('reconnecting', () => (copyReconnects += 1));
+    await new Promise((resolve) => copy.once('ready', resolve));
+
+    await Promise.all([writeConcurrently(redis, 5), writeConcurrently(copy, 5)]);
+    await Promise.all([
+      new Promise((resolve) => redis.once('ready', resolve)),
+      new Promise((resolve) => copy.once('ready', resolve)),
+    ]);
+
+    expect(reconnects()).toBe(1);
+    expect(copyReconnects).toBe(1);
+  });
+
   test('a later READONLY reply reconnects again', async () => {
     const url = await startReplicaUrl();
     const { redis, reconnects } = await openCountingReconnects(url);
