@@ -12,12 +12,17 @@ import {
 import { register, startTestDispatcher } from './support/test-dispatcher';
 
 // Runs a dispatcher through a proxy to a private redis-server, then plays a failover: the old
-// primary becomes a replica of the new one, and the address now leads to the new primary. The dispatcher's open connections still reach the old primary, which rejects
-// every write with READONLY, so the dispatcher must reconnect to run jobs again.
+// primary becomes a replica of the new one, and the address now leads to the new primary.
+// The dispatcher's open connections still reach the old primary, which rejects every write
+// with READONLY, so each of them must reconnect to run jobs again.
 
 const PREFIX = 'dispatcher-failover';
-const QUEUE = 'moved';
-/** Time allowed for a job to complete, before and after the failover. */
+/**
+ * Queues of the dispatcher, each with a blocking connection of its own. Reconnecting them one
+ * at a time, a second apart, would take longer than COMPLETE_WITHIN_MS.
+ */
+const QUEUE_NAMES = Array.from({ length: 40 }, (_, index) => `moved-${index}`);
+/** Time allowed for the jobs to complete, before and after the failover. */
 const COMPLETE_WITHIN_MS = 30_000;
 
 let oldPrimary: PrivateRedis;
@@ -28,12 +33,15 @@ let dispatcher: Dispatcher | undefined;
 const clients: Redis[] = [];
 const queues: Queue[] = [];
 
-function openQueue(redis: PrivateRedis): Queue {
+/** Opens a client of `redis` and a Queue handle on it for every queue name. */
+function openQueues(redis: PrivateRedis): { client: Redis; handles: Queue[] } {
   const client = new Redis(redis.url, { maxRetriesPerRequest: null });
   clients.push(client);
-  const queue = new Queue(QUEUE, { connection: client, prefix: PREFIX });
-  queues.push(queue);
-  return queue;
+  const handles = QUEUE_NAMES.map(
+    (name) => new Queue(name, { connection: client, prefix: PREFIX }),
+  );
+  queues.push(...handles);
+  return { client, handles };
 }
 
 beforeAll(async () => {
@@ -53,36 +61,43 @@ afterAll(async () => {
   await newPrimary.stop();
 });
 
-async function expectCompleted(queue: Queue, jobId: string | undefined): Promise<void> {
+/** Adds one job named `step` to every queue and waits until all of them completed. */
+async function expectEveryQueueRuns(handles: Queue[], step: string): Promise<void> {
+  const jobs = await Promise.all(handles.map((queue) => queue.add(step, { step })));
   await waitFor(
-    async () => (await queue.getJobState(String(jobId))) === 'completed',
+    async () => {
+      const states = await Promise.all(
+        jobs.map((job, index) => handles[index]!.getJobState(String(job.id))),
+      );
+      return states.every((state) => state === 'completed');
+    },
     COMPLETE_WITHIN_MS,
-    `job ${jobId} to complete`,
+    `the "${step}" job of each of ${handles.length} queues to complete`,
   );
 }
 
 test('failover to a new primary runs jobs again', async () => {
-  const registration = { queue: QUEUE, endpoint: { url: `${endpoint.url}/run` } };
-  const before = openQueue(oldPrimary);
-  const after = openQueue(newPrimary);
-  // The new primary contains the registration, as a promoted replica would.
-  await register(before.opts.connection as Redis, PREFIX, registration);
-  await register(after.opts.connection as Redis, PREFIX, registration);
+  const before = openQueues(oldPrimary);
+  const after = openQueues(newPrimary);
+  // The new primary contains the registrations, as a promoted replica would.
+  for (const queue of QUEUE_NAMES) {
+    const registration = { queue, endpoint: { url: `${endpoint.url}/run` } };
+    await register(before.client, PREFIX, registration);
+    await register(after.client, PREFIX, registration);
+  }
   dispatcher = await startTestDispatcher(PREFIX, { REDIS_URL: proxy.url });
-  const first = await before.add('before', { step: 'before' });
-  await expectCompleted(before, first.id);
+  await expectEveryQueueRuns(before.handles, 'before');
 
-  const demoted = clients[0] as Redis;
-  await demoted.replicaof('127.0.0.1', String(newPrimary.port));
+  await before.client.replicaof('127.0.0.1', String(newPrimary.port));
   await waitFor(
-    async () => /master_link_status:up/.test(await demoted.info('replication')),
+    async () => /master_link_status:up/.test(await before.client.info('replication')),
     COMPLETE_WITHIN_MS,
     'the replica to link to its primary',
   );
   proxy.retarget(newPrimary.port);
-  const second = await after.add('after', { step: 'after' });
 
-  await expectCompleted(after, second.id);
+  await expectEveryQueueRuns(after.handles, 'after');
   const steps = endpoint.calls.map((call) => call.body.job.data.step as string);
-  expect(steps).toEqual(['before', 'after']);
-}, 90_000);
+  expect(steps.filter((step) => step === 'before')).toHaveLength(QUEUE_NAMES.length);
+  expect(steps.filter((step) => step === 'after')).toHaveLength(QUEUE_NAMES.length);
+}, 120_000);
