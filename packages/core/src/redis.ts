@@ -23,19 +23,27 @@ export const READONLY_RECONNECT_INTERVAL_MS = 1_000;
 const lastReconnectRequestMs = new WeakMap<object, number>();
 
 /**
- * Requests a reconnect on a READONLY reply, at most once per READONLY_RECONNECT_INTERVAL_MS
- * and connection. ioredis closes the socket again for every request, and the other replies
- * of a burst arrive before the socket has closed: 50 rejected writes added 50 close
- * listeners to one socket, and Node.js printed MaxListenersExceededWarning.
+ * Requests a reconnect on a READONLY reply. After a failover the old primary can serve on as
+ * a replica, and a connection that stays open then fails every write. A new connection
+ * resolves the address again, which reaches the new primary when the address is an endpoint
+ * that follows failovers. The failed command is not sent again, and its caller gets the error.
+ *
+ * A connection requests at most one reconnect per READONLY_RECONNECT_INTERVAL_MS. ioredis
+ * closes the socket again for every request, and the other replies of a burst arrive before
+ * the socket has closed: 50 rejected writes added 50 close listeners to one socket, and
+ * Node.js printed MaxListenersExceededWarning.
  *
  * ioredis 5 calls this as `this.options.reconnectOnError(error)`, so `this` is the options
- * object of the connection that got the reply. Each connection has its own, the copies that
- * BullMQ makes with `duplicate()` included, while they all share this function. A shared
- * limit would let one reconnect a second through for 1,000 blocking connections after a
- * failover. Called without an object as `this`, it requests a reconnect on every READONLY.
+ * object of the connection that got the reply. Every connection has its own options object,
+ * the copies that BullMQ makes with `duplicate()` included, while all of them share this
+ * function. A limit shared by all copies would reconnect only one connection a second after
+ * a failover, for 1,000 blocking connections too. Called without an object as `this`, the
+ * function requests a reconnect on every READONLY reply.
+ * NOTE: an address that stays a replica makes a connection reconnect on each write it tries,
+ * at most once per READONLY_RECONNECT_INTERVAL_MS.
  */
 function reconnectOnReadOnly(this: unknown, error: Error): 1 | false {
-  if (!isReadOnlyError(error)) return false;
+  if (!error.message.startsWith('READONLY')) return false;
   if (typeof this !== 'object' || this === null) return 1;
 
   const nowMs = Date.now();
@@ -43,19 +51,6 @@ function reconnectOnReadOnly(this: unknown, error: Error): 1 | false {
   if (lastMs !== undefined && nowMs - lastMs < READONLY_RECONNECT_INTERVAL_MS) return false;
   lastReconnectRequestMs.set(this, nowMs);
   return 1;
-}
-
-/**
- * Returns whether a Redis error calls for a new connection: true for READONLY. After a
- * failover the old primary can serve on as a replica, and a connection that stays open then
- * fails every write. A new connection resolves the address again, which reaches the new
- * primary when the address is an endpoint that follows failovers. The failed command is not
- * sent again, and its caller gets the error.
- * NOTE: an address that stays a replica makes a connection reconnect on each write it tries,
- * at most once per READONLY_RECONNECT_INTERVAL_MS.
- */
-function isReadOnlyError(error: Error): boolean {
-  return error.message.startsWith('READONLY');
 }
 
 /**

@@ -6,7 +6,7 @@ import { createErrorHandler, createRedisWarnings } from '../src/errors';
 import { captureLogger } from './capture-logger';
 
 // Runs the API's error handler in a small Hono app whose route writes in MULTI/EXEC to a real
-// read-only replica. No API route writes in a transaction yet, so this app plays that route.
+// read-only replica. No API route writes in a transaction yet, so the test builds one.
 
 const cleanups = cleanupsAfterEach();
 

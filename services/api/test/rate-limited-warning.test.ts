@@ -48,7 +48,7 @@ describe('RateLimitedWarning', () => {
     },
   );
 
-  it('accepts the longest interval a Node.js timer keeps', () => {
+  it('accepts the maximum timer delay', () => {
     jest.useFakeTimers();
     const { logger, lines } = captureLogger();
     const warning = new RateLimitedWarning(logger, 'message', MAX_TIMER_DELAY_MS);
