@@ -34,6 +34,11 @@ interface IngestMeasurement {
    * includes other clients.
    */
   readonly cpuUsPerJob: number;
+  /**
+   * CPU time per job, in µs, of the one process that adds the jobs: the API or minimal server,
+   * or the direct process. Known with a shared Redis too.
+   */
+  readonly processCpuUsPerJob: number;
   /** Peak resident memory of the server process (VmHWM); NaN for the direct baseline. */
   readonly peakRssMb: number;
 }
@@ -83,6 +88,7 @@ export async function benchIngest(context: BenchContext): Promise<PathReport> {
   const p50 = (measurement: IngestMeasurement) => measurement.p50Ms;
   const p99 = (measurement: IngestMeasurement) => measurement.p99Ms;
   const cpuPerJob = (measurement: IngestMeasurement) => measurement.cpuUsPerJob;
+  const processCpuPerJob = (measurement: IngestMeasurement) => measurement.processCpuUsPerJob;
   const peakRss = (measurement: IngestMeasurement) => measurement.peakRssMb;
   // Redis's CPU time is known only for the bench's private redis-server.
   const cpuRows = (rows: ResultRow[]) => (context.redis.isPrivate ? rows : []);
@@ -106,6 +112,7 @@ export async function benchIngest(context: BenchContext): Promise<PathReport> {
       'minimal node:http server (reference, no target): the same load against `bench/src/children/minimal-ingest-server.ts`, which checks the token, parses the array and calls `Queue.add` or `addBulk` and returns only the ids, with no validation and no job JSON',
       'latency: per request for the HTTP rows (autocannon), per call for the direct rows; bulk latency is per 100-job request or call',
       "CPU per job: user and system CPU time over the measured window of every process taking part (server, redis-server and the bench process running autocannon; or the direct process and redis-server), divided by the jobs added. With 2 cores, no setup can add more than 2,000,000 / (CPU per job) jobs a second. Shown only with the bench's private redis-server",
+      'CPU per job, adding process: the same for the API or minimal server alone, or for the direct process alone. It shows what adding a job costs in the process that adds it, without the load generator and Redis',
       'server peak RSS: VmHWM of the API or minimal server process after its measured run, warm-up included',
       'order alternates between runs; each measurement writes to a new queue, deleted afterwards',
     ],
@@ -155,6 +162,20 @@ export async function benchIngest(context: BenchContext): Promise<PathReport> {
         ),
       ]),
       ratioRow(
+        'single-job CPU per job, adding process',
+        'µs',
+        series('api-single', processCpuPerJob),
+        baseline(direct, 'direct-add', processCpuPerJob),
+        undefined,
+      ),
+      ratioRow(
+        'single-job CPU per job, adding process',
+        'µs',
+        series('api-single', processCpuPerJob),
+        baseline(minimal, 'minimal-single', processCpuPerJob),
+        undefined,
+      ),
+      ratioRow(
         'single-job server peak RSS',
         'MB',
         series('api-single', peakRss),
@@ -191,6 +212,20 @@ export async function benchIngest(context: BenchContext): Promise<PathReport> {
           undefined,
         ),
       ]),
+      ratioRow(
+        'bulk CPU per job, adding process',
+        'µs',
+        series('api-bulk', processCpuPerJob),
+        baseline(directBulk, 'direct-add-bulk', processCpuPerJob),
+        undefined,
+      ),
+      ratioRow(
+        'bulk CPU per job, adding process',
+        'µs',
+        series('api-bulk', processCpuPerJob),
+        baseline(minimal, 'minimal-bulk', processCpuPerJob),
+        undefined,
+      ),
       ratioRow(
         'bulk server peak RSS',
         'MB',
@@ -281,8 +316,11 @@ async function measureServer(
       (line) => line.msg === 'api listening',
       READY_TIMEOUT_MS,
     );
-    const cpuMs = cpuMeter(context, child.pid, clockTicksPerSecond);
-    const measured = await measureApi(String(listening.url), token, queue, jobsPerRequest, cpuMs);
+    const meters: CpuMeters = {
+      allMs: cpuMeter(context, child.pid, clockTicksPerSecond),
+      serverMs: () => readCpuMs(child.pid, clockTicksPerSecond),
+    };
+    const measured = await measureApi(String(listening.url), token, queue, jobsPerRequest, meters);
     return { ...measured, peakRssMb: readPeakRssMb(child.pid) };
   } catch (error) {
     throw child.withOutput(error as Error);
@@ -296,7 +334,7 @@ async function measureApi(
   token: string,
   queue: string,
   jobsPerRequest: number,
-  cpuMs: () => number,
+  meters: CpuMeters,
 ): Promise<Omit<IngestMeasurement, 'peakRssMb'>> {
   const settings: autocannon.Options = {
     url: `${apiUrl}/queues/${queue}/jobs`,
@@ -306,9 +344,11 @@ async function measureApi(
     body: JSON.stringify(Array.from({ length: jobsPerRequest }, () => INGEST_JOB)),
   };
   checkAllSucceeded(await autocannon({ ...settings, duration: WARMUP_S }));
-  const cpuBeforeMs = cpuMs();
+  const cpuBeforeMs = meters.allMs();
+  const serverCpuBeforeMs = meters.serverMs();
   const result = checkAllSucceeded(await autocannon({ ...settings, duration: DURATION_S }));
-  const cpuSpentMs = cpuMs() - cpuBeforeMs;
+  const serverCpuSpentMs = meters.serverMs() - serverCpuBeforeMs;
+  const cpuSpentMs = meters.allMs() - cpuBeforeMs;
 
   const requestsPerSecond = result.requests.total / result.duration;
   const jobs = result.requests.total * jobsPerRequest;
@@ -318,6 +358,7 @@ async function measureApi(
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     cpuUsPerJob: (cpuSpentMs * 1000) / jobs,
+    processCpuUsPerJob: (serverCpuSpentMs * 1000) / jobs,
   };
 }
 
@@ -368,11 +409,20 @@ async function measureDirect(
       p50Ms: Number(line.p50Ms),
       p99Ms: Number(line.p99Ms),
       cpuUsPerJob: ((Number(line.cpuMs) + redisSpentMs) * 1000) / jobs,
+      processCpuUsPerJob: (Number(line.cpuMs) * 1000) / jobs,
       peakRssMb: Number.NaN,
     };
   } finally {
     await child.stop();
   }
+}
+
+/** Readers of CPU time so far, in ms. */
+interface CpuMeters {
+  /** The server, the Redis server and this process, which runs the load generator. */
+  readonly allMs: () => number;
+  /** The server alone. */
+  readonly serverMs: () => number;
 }
 
 /**
