@@ -63,7 +63,23 @@ interface BenchOptions {
   readonly write: boolean;
 }
 
+/** An invalid command line, reported without a stack trace and with exit code 2. */
+class UsageError extends Error {}
+
 function parseOptions(argv: string[]): BenchOptions | undefined {
+  try {
+    return readOptions(argv);
+  } catch (error) {
+    // parseArgs reports unknown options, missing values and stray arguments with these codes.
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
+      throw new UsageError((error as Error).message);
+    }
+    throw error;
+  }
+}
+
+function readOptions(argv: string[]): BenchOptions | undefined {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -80,14 +96,16 @@ function parseOptions(argv: string[]): BenchOptions | undefined {
 
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < MIN_RUNS || runs > MAX_RUNS) {
-    throw new Error(
+    throw new UsageError(
       `--runs is "${values.runs}"; use a whole number from ${MIN_RUNS} to ${MAX_RUNS}`,
     );
   }
   const paths = values.path ?? Object.keys(PATHS);
   for (const name of paths) {
     if (!(name in PATHS)) {
-      throw new Error(`--path "${name}" is unknown; use one of ${Object.keys(PATHS).join(', ')}`);
+      throw new UsageError(
+        `--path "${name}" is unknown; use one of ${Object.keys(PATHS).join(', ')}`,
+      );
     }
   }
   return {
@@ -175,6 +193,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof UsageError) {
+    console.error(`pnpm bench: ${error.message}. See pnpm bench --help.`);
+    process.exit(2);
+  }
   console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
   process.exit(1);
 });
