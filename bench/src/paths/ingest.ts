@@ -112,7 +112,7 @@ export async function benchIngest(context: BenchContext): Promise<PathReport> {
       'minimal node:http server (reference, no target): the same load against `bench/src/children/minimal-ingest-server.ts`, which checks the token, parses the array and calls `Queue.add` or `addBulk` and returns only the ids, with no validation and no job JSON',
       'latency: per request for the HTTP rows (autocannon), per call for the direct rows; bulk latency is per 100-job request or call',
       "CPU per job: user and system CPU time over the measured window of every process taking part (server, redis-server and the bench process running autocannon; or the direct process and redis-server), divided by the jobs added. With 2 cores, no setup can add more than 2,000,000 / (CPU per job) jobs a second. Shown only with the bench's private redis-server",
-      'CPU per job, adding process: the same for the API or minimal server alone, or for the direct process alone. It shows what adding a job costs in the process that adds it, without the load generator and Redis',
+      'CPU per job, adding process: the same for the API or minimal server alone, or for the direct process alone. It shows what adding a job costs in the process that adds it, without the load generator and Redis, and it is shown with a shared Redis too',
       'server peak RSS: VmHWM of the API or minimal server process after its measured run, warm-up included',
       'order alternates between runs; each measurement writes to a new queue, deleted afterwards',
     ],
