@@ -97,15 +97,13 @@ function readOptions(argv: string[]): BenchOptions | undefined {
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < MIN_RUNS || runs > MAX_RUNS) {
     throw new UsageError(
-      `--runs is "${values.runs}"; use a whole number from ${MIN_RUNS} to ${MAX_RUNS}`,
+      `invalid --runs "${values.runs}": use a whole number from ${MIN_RUNS} to ${MAX_RUNS}`,
     );
   }
   const paths = values.path ?? Object.keys(PATHS);
   for (const name of paths) {
     if (!(name in PATHS)) {
-      throw new UsageError(
-        `--path "${name}" is unknown; use one of ${Object.keys(PATHS).join(', ')}`,
-      );
+      throw new UsageError(`unknown --path "${name}": use one of ${Object.keys(PATHS).join(', ')}`);
     }
   }
   return {

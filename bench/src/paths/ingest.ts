@@ -36,7 +36,7 @@ interface IngestMeasurement {
   readonly cpuUsPerJob: number;
   /**
    * CPU time per job, in µs, of the one process that adds the jobs: the API or minimal server,
-   * or the direct process. Known with a shared Redis too.
+   * or the direct process. Unlike `cpuUsPerJob`, it is known with a shared Redis too.
    */
   readonly processCpuUsPerJob: number;
   /** Peak resident memory of the server process (VmHWM); NaN for the direct baseline. */
