@@ -10,7 +10,9 @@ import type { Redis } from 'ioredis';
 export function requireRedis(redis: Redis, timeoutMs: number): MiddlewareHandler {
   return (_c, next) => {
     if (redis.status !== 'ready') {
-      throw new RedisUnavailableError(`Redis is unavailable (${redis.status}); try again shortly.`);
+      return Promise.reject(
+        new RedisUnavailableError(`Redis is unavailable (${redis.status}); try again shortly.`),
+      );
     }
     // One promise settled by whichever comes first, rather than Promise.race over a second
     // deadline promise, because every request on a Redis route passes here.
@@ -19,16 +21,22 @@ export function requireRedis(redis: Redis, timeoutMs: number): MiddlewareHandler
         () => reject(new RedisUnavailableError(`Redis did not respond within ${timeoutMs} ms.`)),
         timeoutMs,
       );
-      next().then(
-        () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      );
+      const fail = (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      };
+
+      let route: Promise<void>;
+      try {
+        route = next();
+      } catch (error) {
+        fail(error);
+        return;
+      }
+      route.then(() => {
+        clearTimeout(timer);
+        resolve();
+      }, fail);
     });
   };
 }
