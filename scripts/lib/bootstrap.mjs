@@ -7,9 +7,33 @@ import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-const PNPM_VERSION = JSON.parse(
-  fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8'),
-).packageManager.split('@')[1];
+const packageJson = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));
+const PNPM_VERSION = packageJson.packageManager.split('@')[1];
+
+/** Returns whether `version` (such as "20.10.0") is older than `minimum` (such as "20.12"). */
+function isOlder(version, minimum) {
+  const actual = version.split('.').map(Number);
+  const required = minimum.split('.').map(Number);
+  for (let index = 0; index < required.length; index += 1) {
+    const part = actual[index] ?? 0;
+    if (part !== required[index]) return part < required[index];
+  }
+  return false;
+}
+
+/**
+ * Stops with a message when `version` is older than the `>=` minimum in package.json's
+ * engines field, because the API needs APIs that older releases lack (`crypto.hash`).
+ */
+export function checkNodeVersion(version = process.versions.node) {
+  const minimum = /^>=\s*(\d+(?:\.\d+)*)$/.exec(packageJson.engines.node.trim())?.[1];
+  if (minimum === undefined || !isOlder(version, minimum)) return;
+  console.error(
+    `Node.js ${version} is too old: Bullpen needs Node.js ${minimum} or later. ` +
+      'Install a newer Node.js and run the command again.',
+  );
+  process.exit(1);
+}
 
 function hasMatchingPnpm() {
   const result = spawnSync('pnpm', ['--version'], { encoding: 'utf8' });
@@ -42,6 +66,7 @@ function isInstalled() {
 
 /** Installs dependencies from the lock file when they are missing or stale. */
 export function ensureDependencies() {
+  checkNodeVersion();
   if (isInstalled()) return;
   console.log('Installing dependencies with pnpm (first run only)...');
   const status = runPnpm(['install', '--frozen-lockfile']);
