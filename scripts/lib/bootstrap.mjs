@@ -22,8 +22,8 @@ function isOlder(version, minimum) {
 }
 
 /**
- * Stops with a message when `version` is older than the `>=` minimum in package.json's
- * engines field, because the API needs APIs that older releases lack (`crypto.hash`).
+ * Exits with code 1 and a message when `version` is older than the `>=` minimum in
+ * package.json's engines field. The API calls `crypto.hash`, which older releases lack.
  */
 export function checkNodeVersion(version = process.versions.node) {
   const minimum = /^>=\s*(\d+(?:\.\d+)*)$/.exec(packageJson.engines.node.trim())?.[1];

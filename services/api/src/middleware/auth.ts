@@ -16,9 +16,9 @@ export function readBearerToken(header: string | undefined): string | undefined 
 }
 
 /**
- * SHA-256 of `value`. The one-shot `crypto.hash` (Node.js 20.12) builds no Hash object: in a
- * loop on a 2-core AMD EPYC machine it took 0.95 µs per token against 2.3 µs for
- * `createHash().update().digest()`, and every authenticated request pays it once.
+ * Returns the SHA-256 digest of `value`. The one-shot `crypto.hash` (Node.js 20.12) builds no
+ * Hash object, and every authenticated request calls it once. In a loop on a 2-core AMD EPYC
+ * machine it took 0.95 µs per token against 2.3 µs for `createHash().update().digest()`.
  */
 function digest(value: string): Buffer {
   return crypto.hash('sha256', value, 'buffer');
