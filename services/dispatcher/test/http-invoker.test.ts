@@ -370,6 +370,22 @@ describe('HttpInvoker', () => {
     expect(outcome.kind).toBe('abandoned');
   });
 
+  test('abandons calls started after shutdown', async () => {
+    const inFlight = new InFlightCalls();
+    inFlight.abandonAll();
+
+    const outcome = await createInvoker(pools, inFlight).call(
+      endpointFor(server),
+      dispatchRequest,
+      context(),
+    );
+    // A request that had been sent would arrive within this wait on loopback.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    expect(outcome.kind).toBe('abandoned');
+    expect(server.calls).toHaveLength(0);
+  });
+
   test('signs aws-iam endpoints with SigV4 for lambda', async () => {
     const endpoint = endpointFor(server, {
       auth: { type: 'aws-iam', region: 'eu-west-1' },

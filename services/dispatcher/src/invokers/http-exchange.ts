@@ -43,6 +43,22 @@ export interface ExchangeLimits {
   readonly errorBodyBytes: number;
 }
 
+/** State of a running exchange, which the exchange drops when it settles. */
+interface RunningExchange {
+  readonly limits: ExchangeLimits;
+  readonly inFlight: InFlightCalls;
+  readonly resolve: (response: ExchangeResponse) => void;
+  readonly reject: (error: Error) => void;
+  timer: NodeJS.Timeout | undefined;
+  controller: Dispatcher.DispatchController | undefined;
+  statusCode: number;
+  statusText: string;
+  headers: Record<string, string | string[] | undefined>;
+  limit: number;
+  readonly chunks: Buffer[];
+  length: number;
+}
+
 /**
  * One HTTP exchange as an undici dispatch handler. Driving undici at this level, rather
  * than through `request()`, means no AbortSignal, no body stream and no async steps per
@@ -50,47 +66,67 @@ export interface ExchangeLimits {
  * shutdown abort the exchange through the controller undici hands over. Each of those
  * showed up in dispatch profiles.
  *
- * `response` resolves with the response, or rejects with the transport error, an
- * ExchangeAbortedError, or undici's error for a body that ended early.
+ * `start` returns the response promise. It resolves with the response, or rejects with the
+ * transport error, an ExchangeAbortedError, or undici's error for a body that ended early.
+ *
+ * Once settled, the exchange keeps only `cause` and `responseStarted`. While it kept its
+ * headers, body chunks, timer and promise, HTTP dispatch runs promoted 2.5 to 2.6 MB to the old
+ * generation per scavenge (--trace-gc-nvp), against 0.47 to 0.68 MB in the hand-written workers,
+ * and each scavenge took 4.3 to 4.7 ms against 1.6 to 2.3 ms. A heap snapshot taken mid-run
+ * reached no finished exchange, so the likely holder is an unreachable old object, such as
+ * undici's request, that the scavenger counts as live until the next full GC. Without the
+ * references, 0.60 to 0.67 MB were promoted per scavenge and scavenges took 2.0 to 2.8 ms.
  */
 export class HttpExchange implements Dispatcher.DispatchHandler, AbandonableCall {
-  readonly response: Promise<ExchangeResponse>;
   /** Set once response headers have arrived; errors after that concern the body. */
   responseStarted = false;
-  private readonly limits: ExchangeLimits;
-  private readonly inFlight: InFlightCalls;
-  private readonly timer: NodeJS.Timeout;
-  private controller: Dispatcher.DispatchController | undefined;
   private abortCause: ExchangeAbortCause | undefined;
-  private settled = false;
-  private resolveResponse!: (response: ExchangeResponse) => void;
-  private rejectResponse!: (error: Error) => void;
-  private statusCode = 0;
-  private statusText = '';
-  private headers: Record<string, string | string[] | undefined> = {};
-  private limit = 0;
-  private readonly chunks: Buffer[] = [];
-  private length = 0;
-
-  constructor(limits: ExchangeLimits, inFlight: InFlightCalls) {
-    this.limits = limits;
-    this.inFlight = inFlight;
-    this.response = new Promise((resolve, reject) => {
-      this.resolveResponse = resolve;
-      this.rejectResponse = reject;
-    });
-    this.timer = setTimeout(abortOnTimeout, limits.timeoutMs, this);
-    inFlight.add(this);
-  }
+  private running: RunningExchange | undefined;
 
   /** Cause of the abort that ended the exchange, if one did. */
   get cause(): ExchangeAbortCause | undefined {
     return this.abortCause;
   }
 
+  /**
+   * Registers the exchange with `inFlight`, starts its timer and dispatches the request.
+   * An exchange that `inFlight` abandons at once never reaches the dispatcher.
+   */
+  start(
+    dispatcher: Dispatcher,
+    options: Dispatcher.DispatchOptions,
+    limits: ExchangeLimits,
+    inFlight: InFlightCalls,
+  ): Promise<ExchangeResponse> {
+    const response = new Promise<ExchangeResponse>((resolve, reject) => {
+      this.running = {
+        limits,
+        inFlight,
+        resolve,
+        reject,
+        timer: undefined,
+        controller: undefined,
+        statusCode: 0,
+        statusText: '',
+        headers: {},
+        limit: 0,
+        chunks: [],
+        length: 0,
+      };
+    });
+    inFlight.add(this);
+    const running = this.running;
+    if (running) {
+      running.timer = setTimeout(abortOnTimeout, limits.timeoutMs, this);
+      dispatcher.dispatch(options, this);
+    }
+    return response;
+  }
+
   onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    if (this.abortCause) controller.abort(new ExchangeAbortedError(this.abortCause));
+    const running = this.running;
+    if (running) running.controller = controller;
+    else controller.abort(new ExchangeAbortedError(this.abortCause ?? 'abandoned'));
   }
 
   onResponseStart(
@@ -99,28 +135,31 @@ export class HttpExchange implements Dispatcher.DispatchHandler, AbandonableCall
     headers: Record<string, string | string[] | undefined>,
     statusMessage?: string,
   ): void {
+    const running = this.running;
     // 1xx responses are informational and followed by the real one.
-    if (statusCode < 200) return;
+    if (!running || statusCode < 200) return;
     this.responseStarted = true;
-    this.statusCode = statusCode;
-    this.statusText = statusMessage ?? '';
-    this.headers = headers;
-    this.limit = statusCode < 300 ? this.limits.successBodyBytes : this.limits.errorBodyBytes;
+    running.statusCode = statusCode;
+    running.statusText = statusMessage ?? '';
+    running.headers = headers;
+    running.limit =
+      statusCode < 300 ? running.limits.successBodyBytes : running.limits.errorBodyBytes;
 
     const declaredLength = Number(headers['content-length']);
-    if (statusCode < 300 && declaredLength > this.limit) this.stopAtLimit(controller);
+    if (statusCode < 300 && declaredLength > running.limit) this.stopAtLimit(controller);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.settled) return;
-    if (this.length + chunk.length > this.limit) {
-      this.chunks.push(chunk.subarray(0, this.limit - this.length));
-      this.length = this.limit;
+    const running = this.running;
+    if (!running) return;
+    if (running.length + chunk.length > running.limit) {
+      running.chunks.push(chunk.subarray(0, running.limit - running.length));
+      running.length = running.limit;
       this.stopAtLimit(controller);
       return;
     }
-    this.length += chunk.length;
-    this.chunks.push(chunk);
+    running.length += chunk.length;
+    running.chunks.push(chunk);
   }
 
   onResponseEnd(): void {
@@ -128,10 +167,8 @@ export class HttpExchange implements Dispatcher.DispatchHandler, AbandonableCall
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.release();
-    this.rejectResponse(error);
+    const running = this.finish();
+    running?.reject(error);
   }
 
   abandon(): void {
@@ -139,14 +176,13 @@ export class HttpExchange implements Dispatcher.DispatchHandler, AbandonableCall
   }
 
   abort(cause: ExchangeAbortCause): void {
-    if (this.settled) return;
+    const running = this.finish();
+    if (!running) return;
     this.abortCause = cause;
-    this.settled = true;
-    this.release();
-    this.rejectResponse(new ExchangeAbortedError(cause));
+    running.reject(new ExchangeAbortedError(cause));
     // Before onRequestStart the request is still waiting for a connection; it is aborted
     // there as soon as it starts.
-    this.controller?.abort(new ExchangeAbortedError(cause));
+    running.controller?.abort(new ExchangeAbortedError(cause));
   }
 
   /** Ends the exchange with what was read and closes the connection, which drops the rest. */
@@ -156,21 +192,26 @@ export class HttpExchange implements Dispatcher.DispatchHandler, AbandonableCall
   }
 
   private settle(overLimit: boolean): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.release();
-    this.resolveResponse({
-      statusCode: this.statusCode,
-      statusText: this.statusText,
-      headers: this.headers,
-      body: this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks),
+    const running = this.finish();
+    if (!running) return;
+    const { chunks } = running;
+    running.resolve({
+      statusCode: running.statusCode,
+      statusText: running.statusText,
+      headers: running.headers,
+      body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks),
       overLimit,
     });
   }
 
-  private release(): void {
-    clearTimeout(this.timer);
-    this.inFlight.delete(this);
+  /** Ends the running state once: stops the timer, unregisters, and drops the state. */
+  private finish(): RunningExchange | undefined {
+    const running = this.running;
+    if (!running) return undefined;
+    this.running = undefined;
+    clearTimeout(running.timer);
+    running.inFlight.delete(this);
+    return running;
   }
 }
 

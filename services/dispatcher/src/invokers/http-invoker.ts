@@ -83,7 +83,10 @@ export class HttpInvoker {
 
     // The exchange's own timer covers the whole exchange, from connecting to the last byte
     // of the body, and shutdown can abandon it.
-    const exchange = new HttpExchange(
+    const exchange = new HttpExchange();
+    const responsePromise = exchange.start(
+      this.settings.pools.poolFor(target.origin),
+      { path: target.path, method: endpoint.method, headers, body },
       {
         timeoutMs: endpoint.timeout,
         successBodyBytes: endpoint.maxResponseBytes,
@@ -91,13 +94,10 @@ export class HttpInvoker {
       },
       this.settings.inFlight,
     );
-    this.settings.pools
-      .poolFor(target.origin)
-      .dispatch({ path: target.path, method: endpoint.method, headers, body }, exchange);
 
     let response: ExchangeResponse;
     try {
-      response = await exchange.response;
+      response = await responsePromise;
     } catch (error) {
       return describeCallError(
         error,
