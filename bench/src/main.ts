@@ -45,6 +45,11 @@ const USAGE = `Usage: pnpm bench [options]
   --profile <dir>    Write CPU profiles of every measured process into <dir>, one
                      directory per process. Summarise one with
                      pnpm --filter @bullpen/bench profile-summary <file.cpuprofile>
+  --child-output <dir>
+                     Save the whole standard output and error of every child process
+                     in <dir>, one file per process, for example the lines of
+                     --bullpen-node-args=--trace-gc-nvp. By default only the last 40
+                     lines of each child are kept, for error messages.
   --no-write         Print the results without writing docs/benchmarks.md.
                      A run of selected paths never writes it.
   --help             Print this help.
@@ -55,6 +60,7 @@ interface BenchOptions {
   readonly paths: string[];
   readonly runs: number;
   readonly profileDir: string | undefined;
+  readonly childOutputDir: string | undefined;
   /** The flags each service ships with, from infra/docker/<service>.node-flags. */
   readonly shippedNodeArgs: Record<BullpenService, string[]>;
   /** The flags of --bullpen-node-args, which follow the shipped ones. */
@@ -86,6 +92,7 @@ function readOptions(argv: string[]): BenchOptions | undefined {
       path: { type: 'string', multiple: true },
       runs: { type: 'string', default: String(MIN_RUNS) },
       profile: { type: 'string' },
+      'child-output': { type: 'string' },
       'bullpen-node-args': { type: 'string', default: '' },
       'baseline-node-args': { type: 'string', default: '' },
       'no-write': { type: 'boolean', default: false },
@@ -110,6 +117,7 @@ function readOptions(argv: string[]): BenchOptions | undefined {
     paths,
     runs,
     profileDir: values.profile,
+    childOutputDir: values['child-output'],
     shippedNodeArgs: {
       api: readServiceNodeFlags('api'),
       dispatcher: readServiceNodeFlags('dispatcher'),
@@ -144,6 +152,7 @@ async function main(): Promise<void> {
       dispatcher: [...options.shippedNodeArgs.dispatcher, ...options.bullpenExtraArgs],
     },
     baselineNodeArgs: options.baselineNodeArgs,
+    childOutputDir: options.childOutputDir,
     log: (message) => console.error(`[bench] ${message}`),
   };
   context.log(

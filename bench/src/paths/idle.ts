@@ -151,6 +151,7 @@ async function measureIdleDispatcher(
     name: 'Bullpen dispatcher',
     script: 'services/dispatcher/src/main.ts',
     env: dispatcherEnv(context),
+    outputDir: context.childOutputDir,
     nodeArgs: bullpenArgs(context, 'dispatcher', `dispatcher-idle-${queueCount}`),
   });
   try {

@@ -306,6 +306,7 @@ async function measureServer(
       [server.tokenVariable]: token,
       ...server.env,
     },
+    outputDir: context.childOutputDir,
     nodeArgs:
       server === API_SERVER
         ? bullpenArgs(context, 'api', `server-${queue}`)
@@ -391,6 +392,7 @@ async function measureDirect(
       WARMUP_MS: String(WARMUP_S * 1000),
       DURATION_MS: String(DURATION_S * 1000),
     },
+    outputDir: context.childOutputDir,
     nodeArgs: baselineArgs(context, `direct-ingest-${queue}`),
   });
   try {

@@ -55,6 +55,7 @@ export async function benchLatency(context: BenchContext): Promise<PathReport> {
     name: 'Bullpen dispatcher',
     script: 'bench/src/children/dispatcher.ts',
     env: dispatcherEnv(context),
+    outputDir: context.childOutputDir,
     nodeArgs: bullpenArgs(context, 'dispatcher', 'dispatcher-latency'),
   });
   const api = BenchChild.start({
@@ -69,6 +70,7 @@ export async function benchLatency(context: BenchContext): Promise<PathReport> {
       ENDPOINT_ALLOWLIST: '127.0.0.0/8',
       LOG_LEVEL: 'info',
     },
+    outputDir: context.childOutputDir,
     nodeArgs: bullpenArgs(context, 'api', 'api-latency'),
   });
   const baselineWorker = BenchChild.start({
@@ -82,6 +84,7 @@ export async function benchLatency(context: BenchContext): Promise<PathReport> {
       REQUEST_FORMAT: 'minimal',
       ENDPOINT_URL: `${endpoint.url}/latency`,
     },
+    outputDir: context.childOutputDir,
     nodeArgs: baselineArgs(context, 'baseline-latency'),
   });
   const baselineQueue = new Queue(BASELINE_QUEUE, {

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -22,6 +23,8 @@ export interface ChildSettings {
   readonly env: Readonly<Record<string, string>>;
   /** Extra Node.js flags, such as `--cpu-prof`. */
   readonly nodeArgs?: readonly string[];
+  /** Directory to save the child's whole standard output and error in, as `<name>-<pid>.log`. */
+  readonly outputDir?: string;
 }
 
 /** A structured line a child printed on standard output. */
@@ -40,6 +43,7 @@ export class BenchChild {
   private readonly lineListeners = new Set<(line: ChildLine) => void>();
   private readonly exited: Promise<number | null>;
   private exitCode: number | null | undefined;
+  private readonly output: fs.WriteStream | undefined;
 
   private constructor(settings: ChildSettings) {
     this.name = settings.name;
@@ -53,12 +57,25 @@ export class BenchChild {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
+    if (settings.outputDir) {
+      fs.mkdirSync(settings.outputDir, { recursive: true });
+      const fileName = `${settings.name.replace(/[^A-Za-z0-9]+/g, '-')}-${this.pid}.log`;
+      this.output = fs.createWriteStream(path.join(settings.outputDir, fileName));
+    }
     this.exited = new Promise((resolve) => {
       this.process.once('exit', (code, signal) => {
         this.exitCode = code ?? (signal ? -1 : null);
         resolve(this.exitCode);
       });
     });
+    // Lines can still arrive after the exit event, so the file closes when both streams end.
+    if (this.output) {
+      const output = this.output;
+      Promise.all([ended(this.process.stdout!), ended(this.process.stderr!)]).then(
+        () => output.end(),
+        () => output.end(),
+      );
+    }
     this.readLines(this.process.stdout!);
     this.readLines(this.process.stderr!);
   }
@@ -129,6 +146,7 @@ export class BenchChild {
   private readLines(stream: NodeJS.ReadableStream): void {
     const lines = readline.createInterface({ input: stream });
     lines.on('line', (text) => {
+      this.output?.write(`${text}\n`);
       this.lastLines.push(text.slice(0, 2000));
       if (this.lastLines.length > KEPT_OUTPUT_LINES) this.lastLines.shift();
 
@@ -139,6 +157,10 @@ export class BenchChild {
       for (const listener of [...this.lineListeners]) listener(parsed);
     });
   }
+}
+
+function ended(stream: NodeJS.ReadableStream): Promise<void> {
+  return new Promise((resolve) => stream.once('close', () => resolve()));
 }
 
 function parseJsonLine(text: string): ChildLine | undefined {

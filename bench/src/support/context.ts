@@ -15,6 +15,8 @@ export interface BenchContext {
   readonly bullpenNodeArgs: Readonly<Record<BullpenService, readonly string[]>>;
   /** Node.js flags of the hand-written baselines: those of --baseline-node-args, by default none. */
   readonly baselineNodeArgs: readonly string[];
+  /** Directory for the full output of every child process, or undefined to keep only its last lines. */
+  readonly childOutputDir: string | undefined;
   /** Prints a progress line on standard error. */
   log(message: string): void;
 }

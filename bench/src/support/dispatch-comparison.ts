@@ -219,6 +219,7 @@ function startDispatcherChild(
     name: 'Bullpen dispatcher',
     script: 'bench/src/children/dispatcher.ts',
     env: { ...dispatcherEnv(context), ...settings.dispatcherEnv },
+    outputDir: context.childOutputDir,
     nodeArgs: bullpenArgs(context, 'dispatcher', queueName),
   });
 }
@@ -240,6 +241,7 @@ function startBaselineChild(
       REQUEST_FORMAT: format,
       ...settings.baselineEnv,
     },
+    outputDir: context.childOutputDir,
     nodeArgs: baselineArgs(context, queueName),
   });
 }
