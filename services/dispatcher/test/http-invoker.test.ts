@@ -371,19 +371,31 @@ describe('HttpInvoker', () => {
   });
 
   test('abandons calls started after shutdown', async () => {
+    // A bare TCP server, so that the test counts connections, not only requests.
+    let connections = 0;
+    const listener = net.createServer((socket) => {
+      connections += 1;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const { port } = listener.address() as net.AddressInfo;
     const inFlight = new InFlightCalls();
     inFlight.abandonAll();
 
-    const outcome = await createInvoker(pools, inFlight).call(
-      endpointFor(server),
-      dispatchRequest,
-      context(),
-    );
-    // A request that had been sent would arrive within this wait on loopback.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    try {
+      const outcome = await createInvoker(pools, inFlight).call(
+        httpEndpointSchema.parse({ url: `http://127.0.0.1:${port}/run` }),
+        dispatchRequest,
+        context(),
+      );
+      // A connection that had been opened would arrive within this wait on loopback.
+      await new Promise((resolve) => setTimeout(resolve, 200));
 
-    expect(outcome.kind).toBe('abandoned');
-    expect(server.calls).toHaveLength(0);
+      expect(outcome.kind).toBe('abandoned');
+      expect(connections).toBe(0);
+    } finally {
+      await new Promise((resolve) => listener.close(resolve));
+    }
   });
 
   test('signs aws-iam endpoints with SigV4 for lambda', async () => {

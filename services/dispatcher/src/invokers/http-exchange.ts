@@ -82,6 +82,7 @@ export class HttpExchange implements Dispatcher.DispatchHandler, AbandonableCall
   responseStarted = false;
   private abortCause: ExchangeAbortCause | undefined;
   private running: RunningExchange | undefined;
+  private started = false;
 
   /** Cause of the abort that ended the exchange, if one did. */
   get cause(): ExchangeAbortCause | undefined {
@@ -98,6 +99,8 @@ export class HttpExchange implements Dispatcher.DispatchHandler, AbandonableCall
     limits: ExchangeLimits,
     inFlight: InFlightCalls,
   ): Promise<ExchangeResponse> {
+    if (this.started) throw new Error('an HttpExchange can be started only once');
+    this.started = true;
     const response = new Promise<ExchangeResponse>((resolve, reject) => {
       this.running = {
         limits,
@@ -118,7 +121,12 @@ export class HttpExchange implements Dispatcher.DispatchHandler, AbandonableCall
     const running = this.running;
     if (running) {
       running.timer = setTimeout(abortOnTimeout, limits.timeoutMs, this);
-      dispatcher.dispatch(options, this);
+      try {
+        dispatcher.dispatch(options, this);
+      } catch (error) {
+        // undici 7 passes dispatch errors to onResponseError, so this covers other dispatchers.
+        this.fail(error as Error);
+      }
     }
     return response;
   }
@@ -167,8 +175,7 @@ export class HttpExchange implements Dispatcher.DispatchHandler, AbandonableCall
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    const running = this.finish();
-    running?.reject(error);
+    this.fail(error);
   }
 
   abandon(): void {
@@ -183,6 +190,11 @@ export class HttpExchange implements Dispatcher.DispatchHandler, AbandonableCall
     // Before onRequestStart the request is still waiting for a connection; it is aborted
     // there as soon as it starts.
     running.controller?.abort(new ExchangeAbortedError(cause));
+  }
+
+  private fail(error: Error): void {
+    const running = this.finish();
+    running?.reject(error);
   }
 
   /** Ends the exchange with what was read and closes the connection, which drops the rest. */
