@@ -1,27 +1,34 @@
-// Prints the scavenges (young-generation collections) of every process whose output a bench
-// run saved with --child-output and --trace-gc-nvp, with pauses and bytes promoted.
+// Prints the young-generation collections of every process whose output a bench run saved
+// with --child-output and --trace-gc-nvp, with their pauses and the bytes they promoted.
 // Usage: pnpm --filter @bullpen/bench gc-summary <dir> [--skip 5]
-// `--skip` leaves out each process's first scavenges, which happen while modules load.
+// <dir> is relative to the repository root, as --child-output is. `--skip` leaves out each
+// process's first young collections, which happen while modules load, from every column.
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { summarize } from './support/stats';
 
+const REPO_ROOT = path.resolve(__dirname, '..', '..');
+const USAGE = 'Usage: pnpm --filter @bullpen/bench gc-summary <dir> [--skip 5]';
+
+/**
+ * Values of `gc=` for young-generation collections: `s` for a scavenge, and `mmc` for a minor
+ * mark-compact, which V8 runs instead when started with --minor-mc.
+ */
+const YOUNG_KINDS = new Set(['s', 'mmc']);
+/** Value of `gc=` for a full collection. */
+const FULL_KIND = 'mc';
+
 /** The fields of one --trace-gc-nvp line that the summary reads. */
-interface Scavenge {
+interface YoungCollection {
   readonly pauseMs: number;
   readonly survivedBytes: number;
   readonly promotedBytes: number;
 }
 
-interface ProcessSummary {
-  readonly file: string;
-  readonly scavenges: number;
-  readonly totalPauseMs: number;
+interface FileCollections {
+  readonly young: YoungCollection[];
   readonly fullCollections: number;
-  readonly medianPauseMs: number;
-  readonly medianSurvivedBytes: number;
-  readonly medianPromotedBytes: number;
 }
 
 /** Reads `name=value` pairs from one --trace-gc-nvp line. */
@@ -31,87 +38,114 @@ function readFields(line: string): Map<string, string> {
   return fields;
 }
 
-function numberField(fields: Map<string, string>, name: string): number {
-  const value = Number(fields.get(name));
-  return Number.isFinite(value) ? value : 0;
+/** Reads one young collection, or undefined when a field is missing or not a number. */
+function readYoungCollection(fields: Map<string, string>): YoungCollection | undefined {
+  const pauseMs = Number(fields.get('pause'));
+  const survivedBytes = Number(fields.get('new_space_survived'));
+  const promotedBytes = Number(fields.get('promoted'));
+  if (![pauseMs, survivedBytes, promotedBytes].every(Number.isFinite)) return undefined;
+  return { pauseMs, survivedBytes, promotedBytes };
 }
 
-function summarizeFile(file: string, skip: number): ProcessSummary | undefined {
-  const scavenges: Scavenge[] = [];
+function readCollections(file: string): FileCollections {
+  const young: YoungCollection[] = [];
   let fullCollections = 0;
   for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
     const fields = readFields(line);
     const kind = fields.get('gc');
-    if (kind === 'mc' || kind === 'mmc') fullCollections += 1;
-    if (kind !== 's') continue;
-    scavenges.push({
-      pauseMs: numberField(fields, 'pause'),
-      survivedBytes: numberField(fields, 'new_space_survived'),
-      promotedBytes: numberField(fields, 'promoted'),
-    });
-  }
-  const measured = scavenges.slice(skip);
-  if (measured.length === 0) return undefined;
+    if (kind === FULL_KIND) fullCollections += 1;
+    if (kind === undefined || !YOUNG_KINDS.has(kind)) continue;
 
-  return {
-    file: path.basename(file),
-    scavenges: scavenges.length,
-    totalPauseMs: scavenges.reduce((sum, scavenge) => sum + scavenge.pauseMs, 0),
-    fullCollections,
-    medianPauseMs: summarize(measured.map((scavenge) => scavenge.pauseMs)).median,
-    medianSurvivedBytes: summarize(measured.map((scavenge) => scavenge.survivedBytes)).median,
-    medianPromotedBytes: summarize(measured.map((scavenge) => scavenge.promotedBytes)).median,
-  };
+    const collection = readYoungCollection(fields);
+    if (collection) young.push(collection);
+  }
+  return { young, fullCollections };
 }
 
-function main(): void {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: { skip: { type: 'string', default: '5' } },
-  });
-  const skip = Number(values.skip);
-  if (!positionals[0] || !Number.isInteger(skip) || skip < 0) {
-    console.error('Usage: pnpm --filter @bullpen/bench gc-summary <dir> [--skip 5]');
+function formatRow(file: string, collections: FileCollections, skip: number): string | undefined {
+  const measured = collections.young.slice(skip);
+  if (measured.length === 0) return undefined;
+
+  const median = (pick: (collection: YoungCollection) => number) =>
+    summarize(measured.map(pick)).median;
+  const cells = [
+    path.basename(file),
+    String(measured.length),
+    measured.reduce((sum, collection) => sum + collection.pauseMs, 0).toFixed(1),
+    median((collection) => collection.pauseMs).toFixed(2),
+    (median((collection) => collection.survivedBytes) / 1e6).toFixed(2),
+    (median((collection) => collection.promotedBytes) / 1e6).toFixed(2),
+    String(collections.fullCollections),
+  ];
+  return `| ${cells.join(' | ')} |`;
+}
+
+function readOptions(): { dir: string; skip: number } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      allowPositionals: true,
+      options: { skip: { type: 'string', default: '5' } },
+    });
+  } catch (error) {
+    console.error(`gc-summary: ${(error as Error).message}\n${USAGE}`);
     process.exit(2);
   }
-  // pnpm runs the script in bench/, and INIT_CWD is the folder the command was typed in.
-  const dir = path.resolve(process.env.INIT_CWD ?? process.cwd(), positionals[0]);
-  if (!fs.existsSync(dir)) {
+  const skip = Number(parsed.values.skip);
+  const dirArgument = parsed.positionals[0];
+  if (!dirArgument || parsed.positionals.length > 1 || !Number.isInteger(skip) || skip < 0) {
+    console.error(USAGE);
+    process.exit(2);
+  }
+
+  const dir = path.resolve(REPO_ROOT, dirArgument);
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
     console.error(`gc-summary: directory not found: ${dir}. Pass the --child-output directory.`);
     process.exit(2);
   }
+  return { dir, skip };
+}
 
+function main(): void {
+  const { dir, skip } = readOptions();
   const files = fs
     .readdirSync(dir)
     .filter((name) => name.endsWith('.log'))
-    .sort();
-  const summaries = files
-    .map((name) => summarizeFile(path.join(dir, name), skip))
-    .filter((summary): summary is ProcessSummary => summary !== undefined);
-  if (summaries.length === 0) {
+    .sort()
+    .map((name) => path.join(dir, name));
+
+  const rows: string[] = [];
+  let collectionsSeen = 0;
+  for (const file of files) {
+    const collections = readCollections(file);
+    collectionsSeen += collections.young.length;
+    const row = formatRow(file, collections, skip);
+    if (row) rows.push(row);
+    else if (collections.young.length > 0) {
+      console.error(
+        `${path.basename(file)}: all ${collections.young.length} young collections are within --skip ${skip}`,
+      );
+    }
+  }
+
+  if (rows.length === 0) {
     console.error(
-      `No scavenge lines in ${dir}. Run the bench with --child-output ${dir} and ` +
-        '--bullpen-node-args=--trace-gc-nvp (and --baseline-node-args=--trace-gc-nvp).',
+      collectionsSeen === 0
+        ? `gc-summary: no --trace-gc-nvp lines in ${dir}. Run the bench with --child-output ` +
+            'and --bullpen-node-args=--trace-gc-nvp (and --baseline-node-args=--trace-gc-nvp).'
+        : `gc-summary: every process had ${skip} or fewer young collections; lower --skip.`,
     );
     process.exit(1);
   }
 
   console.log(
-    '| Process | Scavenges | Total pause (ms) | Full GCs | Median pause (ms) | Median survived (MB) | Median promoted (MB) |',
+    `Young-generation collections after the first ${skip} of each process, and full collections.`,
+  );
+  console.log(
+    '| Process | Young GCs | Total pause (ms) | Median pause (ms) | Median survived (MB) | Median promoted (MB) | Full GCs |',
   );
   console.log('| --- | --- | --- | --- | --- | --- | --- |');
-  for (const summary of summaries) {
-    const cells = [
-      summary.file,
-      String(summary.scavenges),
-      summary.totalPauseMs.toFixed(1),
-      String(summary.fullCollections),
-      summary.medianPauseMs.toFixed(2),
-      (summary.medianSurvivedBytes / 1e6).toFixed(2),
-      (summary.medianPromotedBytes / 1e6).toFixed(2),
-    ];
-    console.log(`| ${cells.join(' | ')} |`);
-  }
+  for (const row of rows) console.log(row);
 }
 
 main();

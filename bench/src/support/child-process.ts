@@ -48,6 +48,8 @@ export class BenchChild {
   private constructor(settings: ChildSettings) {
     this.name = settings.name;
     const loaderUrl = pathToFileURL(createRequire(__filename).resolve('tsx')).href;
+    // Created before the spawn, so that a directory that cannot be made leaves no child behind.
+    if (settings.outputDir) fs.mkdirSync(settings.outputDir, { recursive: true });
     this.process = spawn(
       process.execPath,
       [...(settings.nodeArgs ?? []), '--import', loaderUrl, settings.script],
@@ -58,9 +60,15 @@ export class BenchChild {
       },
     );
     if (settings.outputDir) {
-      fs.mkdirSync(settings.outputDir, { recursive: true });
       const fileName = `${settings.name.replace(/[^A-Za-z0-9]+/g, '-')}-${this.pid}.log`;
-      this.output = fs.createWriteStream(path.join(settings.outputDir, fileName));
+      const file = path.join(settings.outputDir, fileName);
+      this.output = fs.createWriteStream(file);
+      // A file that cannot be written costs only the saved output, not the measurement.
+      this.output.on('error', (error) => {
+        process.stderr.write(
+          `[bench] saving the output of ${this.name} to ${file} failed: ${error.message}\n`,
+        );
+      });
     }
     this.exited = new Promise((resolve) => {
       this.process.once('exit', (code, signal) => {
