@@ -6,9 +6,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { REPO_ROOT } from './support/child-process';
 import { summarize } from './support/stats';
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const USAGE = 'Usage: pnpm --filter @bullpen/bench gc-summary <dir> [--skip 5]';
 
 /**

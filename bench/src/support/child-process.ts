@@ -62,13 +62,18 @@ export class BenchChild {
     if (settings.outputDir) {
       const fileName = `${settings.name.replace(/[^A-Za-z0-9]+/g, '-')}-${this.pid}.log`;
       const file = path.join(settings.outputDir, fileName);
-      this.output = fs.createWriteStream(file);
+      const output = fs.createWriteStream(file);
       // A file that cannot be written costs only the saved output, not the measurement.
-      this.output.on('error', (error) => {
+      output.on('error', (error) => {
         process.stderr.write(
           `[bench] saving the output of ${this.name} to ${file} failed: ${error.message}\n`,
         );
       });
+      // Lines can still arrive after the exit event, so the file closes when both streams end.
+      void Promise.all([closed(this.process.stdout!), closed(this.process.stderr!)]).then(() =>
+        output.end(),
+      );
+      this.output = output;
     }
     this.exited = new Promise((resolve) => {
       this.process.once('exit', (code, signal) => {
@@ -76,14 +81,6 @@ export class BenchChild {
         resolve(this.exitCode);
       });
     });
-    // Lines can still arrive after the exit event, so the file closes when both streams end.
-    if (this.output) {
-      const output = this.output;
-      Promise.all([ended(this.process.stdout!), ended(this.process.stderr!)]).then(
-        () => output.end(),
-        () => output.end(),
-      );
-    }
     this.readLines(this.process.stdout!);
     this.readLines(this.process.stderr!);
   }
@@ -167,7 +164,8 @@ export class BenchChild {
   }
 }
 
-function ended(stream: NodeJS.ReadableStream): Promise<void> {
+/** Resolves once `stream` has closed. */
+function closed(stream: NodeJS.ReadableStream): Promise<void> {
   return new Promise((resolve) => stream.once('close', () => resolve()));
 }
 

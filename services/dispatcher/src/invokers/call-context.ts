@@ -97,8 +97,8 @@ export class CallDeadline implements AbandonableCall {
 
   /**
    * Stops the timer, unregisters the call and drops the SDK's abort handler, a closure over
-   * its request. Call it once the call has ended. Clearing the handler cut the bytes promoted
-   * per scavenge in Lambda dispatch runs from 1.83 to 1.86 MB to 0.37 MB (--trace-gc-nvp).
+   * its request, once the call has ended. Without the handler, Lambda dispatch runs promoted
+   * 0.37 MB per scavenge instead of 1.83 to 1.86 MB (--trace-gc-nvp; docs/benchmarks.md).
    */
   dispose(): void {
     clearTimeout(this.timer);

@@ -69,13 +69,10 @@ interface RunningExchange {
  * `start` returns the response promise. It resolves with the response, or rejects with the
  * transport error, an ExchangeAbortedError, or undici's error for a body that ended early.
  *
- * Once settled, the exchange keeps only `cause` and `responseStarted`. While it kept the rest,
- * HTTP dispatch runs promoted 2.5 to 2.6 MB to the old generation per scavenge, against 0.47
- * to 0.68 MB in the hand-written workers (--trace-gc-nvp). Scavenges paused it for 4.7 to 5.0
- * ms at the median, against 1.7 to 3.1 ms. A heap snapshot taken mid-run reached no finished
- * exchange, so the likely holder is an unreachable old object, such as undici's request, that
- * the scavenger counts as live until the next full GC. Without the references, 0.61 to 0.64
- * MB were promoted and pauses took 2.5 to 2.8 ms.
+ * Once settled, the exchange keeps only `cause` and `responseStarted`. Scavenges kept finished
+ * exchanges alive, likely through undici's request, an unreachable old object, and promoted
+ * 2.5 to 2.6 MB per scavenge with them against 0.61 to 0.64 MB without them
+ * (--trace-gc-nvp; docs/benchmarks.md, path 1).
  */
 export class HttpExchange implements Dispatcher.DispatchHandler, AbandonableCall {
   /** Set once response headers have arrived; errors after that concern the body. */
@@ -216,7 +213,7 @@ export class HttpExchange implements Dispatcher.DispatchHandler, AbandonableCall
     });
   }
 
-  /** Ends the running state once: stops the timer, unregisters, and drops the state. */
+  /** Stops the timer, unregisters the exchange and returns its running state the first time. */
   private finish(): RunningExchange | undefined {
     const running = this.running;
     if (!running) return undefined;
