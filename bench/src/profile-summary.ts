@@ -3,7 +3,9 @@
 // Usage: pnpm --filter @bullpen/bench profile-summary <file.cpuprofile> [--top 30] [--skip-ms 0]
 // `--skip-ms` leaves out the first milliseconds of the profile, such as module loading.
 import fs from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { REPO_ROOT } from './support/child-process';
 
 interface CallFrame {
   readonly functionName: string;
@@ -102,23 +104,58 @@ function printTable(
   }
 }
 
-function main(): void {
-  const { values, positionals } = parseArgs({
-    args: process.argv.slice(2).filter((arg) => arg !== '--'),
-    allowPositionals: true,
-    options: {
-      top: { type: 'string', default: '30' },
-      'skip-ms': { type: 'string', default: '0' },
-    },
-  });
-  const file = positionals[0];
-  if (!file) {
-    console.error('Usage: profile-summary <file.cpuprofile> [--top 30] [--skip-ms 0]');
+const USAGE =
+  'Usage: pnpm --filter @bullpen/bench profile-summary <file.cpuprofile> [--top 30] [--skip-ms 0]\n' +
+  'A relative path is taken from the repository root, where `pnpm bench --profile` writes.';
+
+function readOptions(): { file: string; top: number; skipUs: number } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: process.argv.slice(2).filter((arg) => arg !== '--'),
+      allowPositionals: true,
+      options: {
+        top: { type: 'string', default: '30' },
+        'skip-ms': { type: 'string', default: '0' },
+      },
+    });
+  } catch (error) {
+    console.error(`profile-summary: ${(error as Error).message}\n${USAGE}`);
     process.exit(2);
   }
-  const top = Number(values.top);
-  const skipUs = Number(values['skip-ms']) * 1000;
-  const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile;
+  const top = Number(parsed.values.top);
+  const skipMs = Number(parsed.values['skip-ms']);
+  const fileArgument = parsed.positionals[0];
+  const validNumbers = Number.isInteger(top) && top > 0 && Number.isFinite(skipMs) && skipMs >= 0;
+  if (!fileArgument || parsed.positionals.length > 1 || !validNumbers) {
+    console.error(USAGE);
+    process.exit(2);
+  }
+
+  // pnpm --filter runs this script in bench/, so a relative path starts at the repository root.
+  const file = path.resolve(REPO_ROOT, fileArgument);
+  if (!fs.existsSync(file) || !fs.statSync(file).isFile()) {
+    console.error(
+      `profile-summary: file not found: ${file}. Pass a file that pnpm bench --profile wrote.`,
+    );
+    process.exit(2);
+  }
+  return { file, top, skipUs: skipMs * 1000 };
+}
+
+function main(): void {
+  const { file, top, skipUs } = readOptions();
+  let profile: CpuProfile;
+  try {
+    profile = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile;
+  } catch (error) {
+    console.error(`profile-summary: ${file} is not a CPU profile: ${(error as Error).message}`);
+    process.exit(2);
+  }
+  if (!Array.isArray(profile.nodes) || !Array.isArray(profile.samples)) {
+    console.error(`profile-summary: ${file} has no nodes and samples; pass a .cpuprofile file.`);
+    process.exit(2);
+  }
 
   const byPackage = aggregate(profile, packageOf, skipUs);
   const byFunction = aggregate(profile, describeFrame, skipUs);
