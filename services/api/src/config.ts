@@ -28,6 +28,13 @@ export interface ApiConfig {
   readonly redisTimeoutMs: number;
 }
 
+/**
+ * Characters a configured token may contain: visible ASCII. Node.js reads header bytes above
+ * 0x7F as Latin-1, and `readBearerToken` stops at whitespace, so a token with other
+ * characters would never match the header a client sends.
+ */
+const BEARER_TOKEN_PATTERN = /^[\x21-\x7e]+$/;
+
 const apiEnvSchema = redisEnvSchema.extend({
   PORT: envSchemas.port(8080),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -35,12 +42,23 @@ const apiEnvSchema = redisEnvSchema.extend({
   AUTH_TOKENS: z
     .string()
     .default('')
-    .transform((value) =>
-      value
+    .transform((value, ctx) => {
+      const tokens = value
         .split(',')
         .map((token) => token.trim())
-        .filter((token) => token !== ''),
-    ),
+        .filter((token) => token !== '');
+      tokens.forEach((token, index) => {
+        if (BEARER_TOKEN_PATTERN.test(token)) return;
+        // The message gives the token's position, never the token, which is a secret.
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            `token ${index + 1} contains a space or a character outside visible ASCII, so no ` +
+            'request could match it; use only ASCII letters, digits and punctuation',
+        });
+      });
+      return tokens;
+    }),
   AUTH_DISABLED: envSchemas.boolean(false),
   ENDPOINT_ALLOWLIST: envSchemas.endpointAllowlist,
   PUBLIC_API_URL: envSchemas.url.optional(),
