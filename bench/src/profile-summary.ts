@@ -108,6 +108,7 @@ const USAGE =
   'Usage: pnpm --filter @bullpen/bench profile-summary <file.cpuprofile> [--top 30] [--skip-ms 0]\n' +
   'A relative path is taken from the repository root, where `pnpm bench --profile` writes.';
 
+/** Reads the command line, exiting with status 2 and the usage when it is invalid. */
 function readOptions(): { file: string; top: number; skipUs: number } {
   let parsed;
   try {
@@ -152,7 +153,7 @@ function main(): void {
     console.error(`profile-summary: ${file} is not a CPU profile: ${(error as Error).message}`);
     process.exit(2);
   }
-  if (!Array.isArray(profile.nodes) || !Array.isArray(profile.samples)) {
+  if (!Array.isArray(profile?.nodes) || !Array.isArray(profile.samples)) {
     console.error(`profile-summary: ${file} has no nodes and samples; pass a .cpuprofile file.`);
     process.exit(2);
   }

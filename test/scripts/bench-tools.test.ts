@@ -1,0 +1,161 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+// The bench's summary scripts run as `pnpm --filter @bullpen/bench <script>`, which starts
+// them in bench/. They run here the same way, so relative paths are tested as users pass them.
+
+const REPO_ROOT = path.resolve(__dirname, '../..');
+const BENCH_DIR = path.join(REPO_ROOT, 'bench');
+
+function runScript(script: string, args: string[]): { status: number | null; output: string } {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', `src/${script}.ts`, ...args], {
+    cwd: BENCH_DIR,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return { status: result.status, output: result.stdout + result.stderr };
+}
+
+/** A profile with one idle sample and three busy ones: two in `handle`, one in `encode`. */
+const PROFILE = {
+  nodes: [
+    { id: 1, callFrame: { functionName: '(root)', url: '', lineNumber: -1 }, children: [2, 3] },
+    { id: 2, callFrame: { functionName: '(idle)', url: '', lineNumber: -1 } },
+    {
+      id: 3,
+      callFrame: {
+        functionName: 'handle',
+        url: 'file:///app/services/api/src/a.ts',
+        lineNumber: 9,
+      },
+      children: [4],
+    },
+    {
+      id: 4,
+      callFrame: {
+        functionName: 'encode',
+        url: 'file:///app/services/api/src/a.ts',
+        lineNumber: 19,
+      },
+    },
+  ],
+  samples: [2, 3, 3, 4],
+  timeDeltas: [1000, 1000, 1000, 1000],
+};
+
+let workDir: string;
+
+beforeAll(() => {
+  workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-tools-'));
+});
+
+afterAll(() => {
+  fs.rmSync(workDir, { recursive: true, force: true });
+});
+
+describe('profile-summary', () => {
+  test('prints busy time and self shares', () => {
+    const file = path.join(workDir, 'main.cpuprofile');
+    fs.writeFileSync(file, JSON.stringify(PROFILE));
+
+    const { status, output } = runScript('profile-summary', [file]);
+
+    expect(status).toBe(0);
+    expect(output).toContain('3 ms busy');
+    expect(output).toMatch(/66\.7%\s+handle \/app\/services\/api\/src\/a\.ts:10/);
+    expect(output).toMatch(/33\.3%\s+encode \/app\/services\/api\/src\/a\.ts:20/);
+  });
+
+  test('resolves a relative path from the repository root', () => {
+    const relativeDir = fs.mkdtempSync(path.join(REPO_ROOT, '.bench-tools-'));
+    try {
+      fs.writeFileSync(path.join(relativeDir, 'main.cpuprofile'), JSON.stringify(PROFILE));
+      const relative = path.join(path.basename(relativeDir), 'main.cpuprofile');
+
+      const { status, output } = runScript('profile-summary', [relative]);
+
+      expect(status).toBe(0);
+      expect(output).toContain('3 ms busy');
+    } finally {
+      fs.rmSync(relativeDir, { recursive: true, force: true });
+    }
+  });
+
+  test.each([
+    ['a missing file', ['no-such.cpuprofile'], 'file not found'],
+    ['a non-numeric --top', ['x.cpuprofile', '--top', 'many'], 'Usage:'],
+    ['a negative --skip-ms', ['x.cpuprofile', '--skip-ms', '-5'], 'Usage:'],
+    ['an unknown option', ['x.cpuprofile', '--verbose'], 'Usage:'],
+  ])('exits 2 on %s', (_case, args, message) => {
+    const { status, output } = runScript('profile-summary', args);
+
+    expect(status).toBe(2);
+    expect(output).toContain(message);
+  });
+
+  test.each([
+    ['text that is not JSON', 'not json', 'is not a CPU profile'],
+    ['JSON null', 'null', 'has no nodes and samples'],
+    ['JSON without samples', '{"nodes": []}', 'has no nodes and samples'],
+  ])('exits 2 on %s', (_case, content, message) => {
+    const file = path.join(workDir, 'bad.cpuprofile');
+    fs.writeFileSync(file, content);
+
+    const { status, output } = runScript('profile-summary', [file]);
+
+    expect(status).toBe(2);
+    expect(output).toContain(message);
+  });
+});
+
+describe('gc-summary', () => {
+  const traceLine = (kind: string, pauseMs: number, promotedBytes: number) =>
+    `pause=${pauseMs} mutator=0.1 gc=${kind} reduce_memory=0 new_space_survived=2000000 promoted=${promotedBytes}`;
+
+  test('summarises young collections per process', () => {
+    const dir = fs.mkdtempSync(path.join(workDir, 'gc-'));
+    const lines = [
+      traceLine('s', 1.0, 1_000_000),
+      'an unrelated log line',
+      traceLine('s', 3.0, 3_000_000),
+      traceLine('mc', 20, 0),
+      traceLine('s', 2.0, 2_000_000),
+    ];
+    fs.writeFileSync(path.join(dir, 'dispatcher-42.log'), lines.join('\n'));
+
+    const { status, output } = runScript('gc-summary', [dir, '--skip', '0']);
+
+    expect(status).toBe(0);
+    expect(output).toContain('| dispatcher-42.log | 3 | 6.0 | 2.00 | 2.00 | 2.00 | 1 |');
+  });
+
+  test('leaves out the first collections with --skip', () => {
+    const dir = fs.mkdtempSync(path.join(workDir, 'gc-'));
+    const lines = [traceLine('s', 9.0, 9_000_000), traceLine('s', 1.0, 1_000_000)];
+    fs.writeFileSync(path.join(dir, 'api-7.log'), lines.join('\n'));
+
+    const { status, output } = runScript('gc-summary', [dir, '--skip', '1']);
+
+    expect(status).toBe(0);
+    expect(output).toContain('| api-7.log | 1 | 1.0 | 1.00 | 2.00 | 1.00 | 0 |');
+  });
+
+  test('exits 1 without trace lines', () => {
+    const dir = fs.mkdtempSync(path.join(workDir, 'gc-'));
+    fs.writeFileSync(path.join(dir, 'api-7.log'), 'no trace here\n');
+
+    const { status, output } = runScript('gc-summary', [dir]);
+
+    expect(status).toBe(1);
+    expect(output).toContain('no --trace-gc-nvp lines');
+  });
+
+  test('exits 2 on a missing directory', () => {
+    const { status, output } = runScript('gc-summary', [path.join(workDir, 'absent')]);
+
+    expect(status).toBe(2);
+    expect(output).toContain('directory not found');
+  });
+});
