@@ -43,21 +43,26 @@ const apiEnvSchema = redisEnvSchema.extend({
     .string()
     .default('')
     .transform((value, ctx) => {
-      const tokens = value
-        .split(',')
-        .map((token) => token.trim())
-        .filter((token) => token !== '');
-      tokens.forEach((token, index) => {
-        if (BEARER_TOKEN_PATTERN.test(token)) return;
-        // The message gives the token's position, never the token, which is a secret.
+      const entries = value.split(',').map((token) => token.trim());
+      // Positions count every comma-separated entry, empty ones included, as a reader does.
+      const invalidPositions = entries.flatMap((token, index) =>
+        token === '' || BEARER_TOKEN_PATTERN.test(token) ? [] : [index + 1],
+      );
+      if (invalidPositions.length > 0) {
+        const [first] = invalidPositions;
+        const subject =
+          invalidPositions.length === 1
+            ? `entry ${first} contains`
+            : `entries ${invalidPositions.join(', ')} contain`;
+        // The message gives the tokens' positions, never the tokens, which are secrets.
         ctx.addIssue({
           code: 'custom',
           message:
-            `token ${index + 1} contains a space or a character outside visible ASCII, so no ` +
-            'request could match it; use only ASCII letters, digits and punctuation',
+            `${subject} a space or a character outside visible ASCII, so no request could ` +
+            'match; use only ASCII letters, digits and punctuation',
         });
-      });
-      return tokens;
+      }
+      return entries.filter((token) => token !== '');
     }),
   AUTH_DISABLED: envSchemas.boolean(false),
   ENDPOINT_ALLOWLIST: envSchemas.endpointAllowlist,

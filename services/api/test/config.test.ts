@@ -29,7 +29,7 @@ describe('loadApiConfig AUTH_TOKENS', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.variable).toBe('AUTH_TOKENS');
     expect(error.message).toContain(
-      'token 2 contains a space or a character outside visible ASCII',
+      'entry 2 contains a space or a character outside visible ASCII',
     );
     expect(error.message).not.toContain('tökén');
   });
@@ -38,7 +38,7 @@ describe('loadApiConfig AUTH_TOKENS', () => {
     const error = configError({ AUTH_TOKENS: 'two words' });
 
     expect(error.variable).toBe('AUTH_TOKENS');
-    expect(error.message).toContain('token 1 contains a space');
+    expect(error.message).toContain('entry 1 contains a space');
     expect(error.message).not.toContain('two words');
   });
 
@@ -46,6 +46,19 @@ describe('loadApiConfig AUTH_TOKENS', () => {
     const error = configError({ AUTH_TOKENS: 'tab\tinside' });
 
     expect(error.variable).toBe('AUTH_TOKENS');
-    expect(error.message).toContain('token 1');
+    expect(error.message).toContain('entry 1 contains');
+  });
+
+  test('counts empty entries in the position', () => {
+    const error = configError({ AUTH_TOKENS: ',,good,bad token' });
+
+    expect(error.message).toContain('entry 4 contains');
+  });
+
+  test('names every invalid entry', () => {
+    const error = configError({ AUTH_TOKENS: 'good,€uro,also bad' });
+
+    expect(error.message).toContain('entries 2, 3 contain');
+    expect(error.message).not.toContain('€uro');
   });
 });
