@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { Queue, type Worker } from 'bullmq';
+import { Queue, type Job, type Worker } from 'bullmq';
 import {
   normalizedRegistrationSchema,
   withoutRedisCommandArguments,
@@ -253,10 +253,25 @@ export class QueueWorkers implements RegistrySink {
     }
     binding.worker = worker;
     worker.on('error', this.workerErrorLogger(slot.name));
-    // A stalled job lost its lock, usually because the dispatcher that ran it died; BullMQ
-    // moves it back to waiting and it runs again, so the endpoint sees a second call.
+    // A stalled job lost its lock, usually because the dispatcher that ran it died. BullMQ
+    // moves it back to waiting and it runs again, so the endpoint gets a second call. A job
+    // past `maxStalledCount` stalls is instead marked to fail when next fetched (BullMQ 5.81).
     worker.on('stalled', (jobId: string) => {
       this.settings.logger.warn({ queue: slot.name, jobId }, 'stalled job moved back to waiting');
+    });
+    // BullMQ fails such a job without calling the processor, so no other line records it.
+    worker.on('failed', (job: Job | undefined, error: Error) => {
+      if (!job?.deferredFailure) return;
+      this.settings.logger.warn(
+        {
+          queue: slot.name,
+          jobId: job.id,
+          stalledCounter: job.stalledCounter,
+          attemptsMade: job.attemptsMade,
+          reason: error.message,
+        },
+        'job failed without a call: it stalled more than maxStalledCount times',
+      );
     });
 
     const queue = new Queue(slot.name, {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Redis } from 'ioredis';
-import type { Queue } from 'bullmq';
+import { Worker, type Queue } from 'bullmq';
 import { startLambdaHost } from '@bullpen/lambda-host';
 import { WorkerRegistry, registryKeys, type Env } from '@bullpen/core';
 import type { Dispatcher, DispatcherConfig, DispatcherDependencies } from '../src';
@@ -231,6 +231,43 @@ describe('dispatcher', () => {
 
     expect(endpoint.calls).toHaveLength(1);
     expect(await countOf(queue, 'failed')).toBe(0);
+  });
+
+  test('logs a job failed for stalling too often', async () => {
+    const name = uniqueQueue('stall-limit');
+    await register(redis, prefix, {
+      queue: name,
+      endpoint: { url: endpoint.url },
+      opts: { lockDuration: 1_000, stalledInterval: 300, maxStalledCount: 0 },
+    });
+    const queue = openQueue(name);
+    const job = await queue.add('crashed', null, { attempts: 3 });
+    // A worker that takes the job and vanishes, as a killed dispatcher does: its lock is gone.
+    const vanished = new Worker(name, null, { connection: newRedis(), prefix, autorun: false });
+    const fetched = await vanished.getNextJob('vanished-token');
+    await vanished.close();
+    await vanished.disconnect();
+    expect(fetched?.id).toBe(job.id);
+    await redis.del(`${prefix}:${name}:${job.id}:lock`);
+    const { logger, lines } = memoryLogger();
+
+    await start({}, { logger });
+    await waitFor(async () => (await countOf(queue, 'failed')) === 1, 10_000, 'stall failure');
+
+    const failed = await queue.getJob(job.id!);
+    expect(failed?.failedReason).toBe('job stalled more than allowable limit');
+    expect(failed?.attemptsMade).toBe(1);
+    expect(endpoint.calls).toHaveLength(0);
+    await waitFor(
+      () => lines.some((line) => line.msg.startsWith('job failed without a call')),
+      2_000,
+      'failure log line',
+    );
+    const logged = lines.find((line) => line.msg.startsWith('job failed without a call'))!;
+    expect(logged.queue).toBe(name);
+    expect(logged.jobId).toBe(job.id);
+    expect(logged.stalledCounter).toBe(1);
+    expect(logged.reason).toBe('job stalled more than allowable limit');
   });
 
   test('lets in-flight calls finish on close', async () => {
