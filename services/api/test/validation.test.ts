@@ -122,6 +122,38 @@ describe('job options', () => {
     await expectRejected(response, `0.opts.${option}`, message);
   });
 
+  test.each([
+    ['keepLogs', { keepLogs: 0 }, 'keepLogs', 'must be at least 1 (given: 0)'],
+    ['stackTraceLimit', { stackTraceLimit: 101 }, 'stackTraceLimit', 'must be from 0 to 100'],
+    ['stackTraceLimit', { stackTraceLimit: -1 }, 'stackTraceLimit', 'must be from 0 to 100'],
+    [
+      'deduplication.ttl',
+      { deduplication: { id: 'd', ttl: 0 } },
+      'deduplication.ttl',
+      'must be at least 1 ms',
+    ],
+    ['backoff.jitter', { backoff: { type: 'fixed', jitter: 2 } }, 'backoff.jitter', 'from 0 to 1'],
+    [
+      'repeat.startDate',
+      { repeat: { every: 1000, startDate: -5 } },
+      'repeat.startDate',
+      'must be at least 0',
+    ],
+  ])('names the range of %s', async (_option, opts, path, message) => {
+    const response = await addJobs('ranges', [{ name: 'r', opts }]);
+    await expectRejected(response, `0.opts.${path}`, message);
+  });
+
+  test('names the maximum beyond 2^53', async () => {
+    const response = await addJobs('ranges', [{ name: 'r', opts: { attempts: 2 ** 60 } }]);
+
+    expect(response.status).toBe(400);
+    const { issues } = (await json<ErrorBody>(response)).error;
+    expect(issues).toHaveLength(1);
+    expect(issues[0]?.path).toBe('0.opts.attempts');
+    expect(issues[0]?.message).toContain('must be at most 1000000');
+  });
+
   test('rejects an unknown option', async () => {
     const response = await addJobs('options', [{ name: 'o', opts: { attemps: 3 } }]);
     expect(response.status).toBe(400);

@@ -1,6 +1,7 @@
 import { PRIORITY_LIMIT, QueueKeys } from 'bullmq';
 import { parseExpression } from 'cron-parser';
 import { z } from 'zod';
+import { integerSchema } from './integer';
 import { keepJobsSchema } from './keep-jobs';
 import { isWellFormedText, UNPAIRED_SURROGATE_MESSAGE } from './queue';
 
@@ -9,9 +10,11 @@ export const MAX_PRIORITY: number = PRIORITY_LIMIT;
 export const MAX_JOB_NAME_LENGTH = 1000;
 export const MAX_JOB_ID_LENGTH = 512;
 
-const nonNegativeMsSchema = z
-  .int({ error: 'must be an integer number of milliseconds' })
-  .min(0, { error: 'must be >= 0' });
+const nonNegativeMsSchema = integerSchema({
+  min: 0,
+  typeMessage: 'must be an integer number of milliseconds',
+  minMessage: 'must be >= 0',
+});
 
 /**
  * Names BullMQ 5 gives the queue's own keys, such as `<prefix>:<queue>:wait` and `:meta`.
@@ -45,7 +48,11 @@ const backoffSchema = z.union(
     z.strictObject({
       type: z.enum(['fixed', 'exponential'], { error: 'must be "fixed" or "exponential"' }),
       delay: nonNegativeMsSchema.optional(),
-      jitter: z.number().min(0).max(1).optional(),
+      jitter: z
+        .number({ error: 'must be a number from 0 to 1' })
+        .min(0, { error: 'must be a number from 0 to 1' })
+        .max(1, { error: 'must be a number from 0 to 1' })
+        .optional(),
     }),
   ],
   {
@@ -72,7 +79,13 @@ const MAX_DATE_MS = 8.64e15;
  */
 const repeatDateSchema = z.union(
   [
-    z.int().min(0).max(MAX_DATE_MS),
+    integerSchema({
+      min: 0,
+      max: MAX_DATE_MS,
+      typeMessage: 'must be an integer number of ms since the epoch',
+      minMessage: 'must be at least 0 (1970-01-01T00:00:00Z)',
+      maxMessage: `must be at most ${MAX_DATE_MS}, the latest time a Date can hold`,
+    }),
     z.iso.datetime({ error: 'must be an ISO 8601 date-time in UTC, such as 2030-01-31T00:00:00Z' }),
   ],
   { error: `must be ms since the epoch (0 to ${MAX_DATE_MS}) or an ISO 8601 date-time in UTC` },
@@ -86,17 +99,13 @@ export function repeatDateMs(date: number | string | undefined): number | undefi
 
 const repeatSchema = z
   .strictObject({
-    every: z
-      .int({ error: 'must be an integer number of milliseconds' })
-      .min(1, {
-        error: 'must be at least 1 ms',
-      })
-      .optional(),
+    every: integerSchema({
+      min: 1,
+      typeMessage: 'must be an integer number of milliseconds',
+      minMessage: 'must be at least 1 ms',
+    }).optional(),
     pattern: z.string({ error: 'must be a cron pattern string' }).min(1).max(256).optional(),
-    limit: z
-      .int({ error: 'must be an integer' })
-      .min(1, { error: 'must be at least 1' })
-      .optional(),
+    limit: integerSchema({ min: 1 }).optional(),
     immediately: z.boolean().optional(),
     tz: z
       .string()
@@ -147,18 +156,10 @@ const repeatSchema = z
 export type RepeatOptions = z.output<typeof repeatSchema>;
 
 export const jobOptionsSchema = z.strictObject({
-  attempts: z
-    .int({ error: 'must be an integer' })
-    .min(1, { error: 'must be at least 1' })
-    .max(1_000_000, { error: 'must be at most 1000000' })
-    .optional(),
+  attempts: integerSchema({ min: 1, max: 1_000_000 }).optional(),
   backoff: backoffSchema.optional(),
   delay: nonNegativeMsSchema.optional(),
-  priority: z
-    .int({ error: 'must be an integer' })
-    .min(0, { error: 'must be >= 0' })
-    .max(MAX_PRIORITY, { error: `must be at most ${MAX_PRIORITY}` })
-    .optional(),
+  priority: integerSchema({ min: 0, max: MAX_PRIORITY, minMessage: 'must be >= 0' }).optional(),
   lifo: z.boolean({ error: 'must be a boolean' }).optional(),
   jobId: jobIdSchema.optional(),
   deduplication: z
@@ -168,13 +169,22 @@ export const jobOptionsSchema = z.strictObject({
         .min(1, { error: 'must not be empty' })
         .max(512)
         .refine(isWellFormedText, { error: UNPAIRED_SURROGATE_MESSAGE }),
-      ttl: z.int({ error: 'must be an integer number of milliseconds' }).min(1).optional(),
+      ttl: integerSchema({
+        min: 1,
+        typeMessage: 'must be an integer number of milliseconds',
+        minMessage: 'must be at least 1 ms',
+      }).optional(),
     })
     .optional(),
   removeOnComplete: keepJobsSchema.optional(),
   removeOnFail: keepJobsSchema.optional(),
-  keepLogs: z.int({ error: 'must be an integer' }).min(1).optional(),
-  stackTraceLimit: z.int({ error: 'must be an integer' }).min(0).max(100).optional(),
+  keepLogs: integerSchema({ min: 1 }).optional(),
+  stackTraceLimit: integerSchema({
+    min: 0,
+    max: 100,
+    minMessage: 'must be from 0 to 100',
+    maxMessage: 'must be from 0 to 100',
+  }).optional(),
   repeat: repeatSchema.optional(),
 });
 export type JobOptions = z.output<typeof jobOptionsSchema>;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { integerSchema } from './integer';
 
-const countSchema = z.int({ error: 'must be an integer' }).min(0, { error: 'must be >= 0' });
+const countSchema = integerSchema({ min: 0, minMessage: 'must be >= 0' });
 
 /** `removeOnComplete` / `removeOnFail` as BullMQ accepts them: boolean, count, or {count, age}. */
 export const keepJobsSchema = z.union(
@@ -10,11 +11,12 @@ export const keepJobsSchema = z.union(
     z
       .strictObject({
         count: countSchema.optional(),
-        age: z
-          .int({ error: 'must be an integer number of seconds' })
-          .min(0, { error: 'must be >= 0' })
-          .optional(),
-        limit: z.int().min(1).optional(),
+        age: integerSchema({
+          min: 0,
+          typeMessage: 'must be an integer number of seconds',
+          minMessage: 'must be >= 0',
+        }).optional(),
+        limit: integerSchema({ min: 1 }).optional(),
       })
       .refine((value) => value.count !== undefined || value.age !== undefined, {
         error: 'must set "count" or "age"',

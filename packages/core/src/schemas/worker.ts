@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { integerSchema } from './integer';
 import { keepJobsSchema, normalizeKeepJobs, type KeepJobs } from './keep-jobs';
 import { queueNameSchema } from './queue';
 
@@ -10,17 +11,21 @@ export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
 export const MAX_RESPONSE_BYTES_LIMIT = 6 * 1024 * 1024;
 export const MAX_WORKER_CONCURRENCY = 1000;
 
-const timeoutMsSchema = z
-  .int({ error: 'must be an integer number of milliseconds' })
-  .min(1, { error: 'must be at least 1 ms' })
-  .max(MAX_ENDPOINT_TIMEOUT_MS, {
-    error: `must be at most ${MAX_ENDPOINT_TIMEOUT_MS} ms (15 minutes)`,
-  });
+const timeoutMsSchema = integerSchema({
+  min: 1,
+  max: MAX_ENDPOINT_TIMEOUT_MS,
+  typeMessage: 'must be an integer number of milliseconds',
+  minMessage: 'must be at least 1 ms',
+  maxMessage: `must be at most ${MAX_ENDPOINT_TIMEOUT_MS} ms (15 minutes)`,
+});
 
-const maxResponseBytesSchema = z
-  .int({ error: 'must be an integer number of bytes' })
-  .min(1, { error: 'must be at least 1 byte' })
-  .max(MAX_RESPONSE_BYTES_LIMIT, { error: `must be at most ${MAX_RESPONSE_BYTES_LIMIT} bytes` });
+const maxResponseBytesSchema = integerSchema({
+  min: 1,
+  max: MAX_RESPONSE_BYTES_LIMIT,
+  typeMessage: 'must be an integer number of bytes',
+  minMessage: 'must be at least 1 byte',
+  maxMessage: `must be at most ${MAX_RESPONSE_BYTES_LIMIT} bytes`,
+});
 
 const HEADER_NAME_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /**
@@ -159,33 +164,24 @@ export const endpointSchema = z.preprocess(
 );
 export type Endpoint = HttpEndpoint | LambdaEndpoint;
 
-const positiveMsSchema = z.int({ error: 'must be an integer number of milliseconds' }).min(1, {
-  error: 'must be at least 1 ms',
+const positiveMsSchema = integerSchema({
+  min: 1,
+  typeMessage: 'must be an integer number of milliseconds',
+  minMessage: 'must be at least 1 ms',
 });
 
 export const workerOptionsSchema = z.strictObject({
-  concurrency: z
-    .int({ error: 'must be an integer' })
-    .min(1, { error: 'must be at least 1' })
-    .max(MAX_WORKER_CONCURRENCY, { error: `must be at most ${MAX_WORKER_CONCURRENCY}` })
-    .optional(),
-  globalConcurrency: z
-    .int({ error: 'must be an integer' })
-    .min(1, { error: 'must be at least 1' })
-    .optional(),
+  concurrency: integerSchema({ min: 1, max: MAX_WORKER_CONCURRENCY }).optional(),
+  globalConcurrency: integerSchema({ min: 1 }).optional(),
   limiter: z
     .strictObject({
-      max: z.int({ error: 'must be an integer' }).min(1, { error: 'must be at least 1' }),
+      max: integerSchema({ min: 1 }),
       duration: positiveMsSchema,
     })
     .optional(),
   removeOnComplete: keepJobsSchema.optional(),
   removeOnFail: keepJobsSchema.optional(),
-  maxStalledCount: z
-    .int({ error: 'must be an integer' })
-    .min(0, { error: 'must be >= 0' })
-    .max(1000, { error: 'must be at most 1000' })
-    .optional(),
+  maxStalledCount: integerSchema({ min: 0, max: 1000, minMessage: 'must be >= 0' }).optional(),
   stalledInterval: positiveMsSchema.optional(),
   lockDuration: positiveMsSchema.optional(),
 });

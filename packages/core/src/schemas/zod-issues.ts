@@ -25,21 +25,32 @@ function readPath(input: unknown, path: readonly PropertyKey[]): unknown {
   return current;
 }
 
-/** Converts zod issues into Bullpen's issue list, naming the field and the value given. */
+/**
+ * Converts zod issues into Bullpen's issue list, naming the field and the value given. Two
+ * checks can fail with the same message, such as the safe-integer range and the maximum of
+ * an `integerSchema`, and such repeats are listed once.
+ */
 export function toValidationIssues(
   error: z.ZodError,
   input: unknown,
   pathPrefix: readonly PropertyKey[] = [],
 ): ValidationIssue[] {
-  return error.issues.map((issue) => {
+  const seen = new Set<string>();
+  const issues: ValidationIssue[] = [];
+  for (const issue of error.issues) {
     const fullPath = [...pathPrefix, ...issue.path];
     const path = fullPath.length === 0 ? '(body)' : fullPath.map(String).join('.');
     const given =
       issue.code === 'unrecognized_keys'
         ? ''
         : ` (given: ${describeValue(readPath(input, issue.path))})`;
-    return { path, message: `${issue.message}${given}` };
-  });
+    const message = `${issue.message}${given}`;
+    const key = JSON.stringify([path, message]);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    issues.push({ path, message });
+  }
+  return issues;
 }
 
 /** Parses `input` with `schema`, throwing a ValidationError that lists every issue. */
