@@ -372,6 +372,42 @@ describe('worker registration', () => {
     expect(text).not.toContain('s3cr3t');
   });
 
+  test.each([
+    ['Host', 'this header is set by the connection and cannot be registered (given: "Host")'],
+    ['bad name', 'header names must be HTTP tokens (given: "bad name")'],
+    ['', 'header names must be HTTP tokens (given: "")'],
+  ])('names the rule for header name %p', async (name, message) => {
+    const response = await harness.send('POST', '/workers', {
+      queue: 'w',
+      endpoint: { ...endpoint, headers: { [name]: 'x' } },
+    });
+    await expectRejected(response, `endpoint.headers.${name}`, message);
+  });
+
+  test('rejects a header named __proto__', async () => {
+    // Sent as text: an object literal would turn the key into a prototype.
+    const body =
+      '{"queue":"proto-header","endpoint":{"url":"https://worker.example.com/run",' +
+      '"headers":{"__proto__":"b"}}}';
+    const response = await harness.request('/workers', {
+      method: 'POST',
+      headers: { authorization: 'Bearer test-api-token', 'content-type': 'application/json' },
+      body,
+    });
+
+    await expectRejected(response, 'endpoint.headers.__proto__', 'must not be "__proto__"');
+    const registry = new WorkerRegistry(harness.redis, harness.prefix);
+    expect(await registry.getRaw('proto-header')).toBeUndefined();
+  });
+
+  test('rejects headers that are not an object', async () => {
+    const response = await harness.send('POST', '/workers', {
+      queue: 'w',
+      endpoint: { ...endpoint, headers: 'x-api-key: 1' },
+    });
+    await expectRejected(response, 'endpoint.headers', 'must be an object of header names');
+  });
+
   test('rejects an unknown option', async () => {
     const response = await harness.send('POST', '/workers', {
       queue: 'w',

@@ -47,7 +47,22 @@ const RESERVED_HEADER_NAMES = new Set([
   'proxy-connection',
 ]);
 
-const headersSchema = z
+/**
+ * JSON.parse keeps a "__proto__" key as an own property, but zod 4's record output drops it, so
+ * the header would be dropped without an error. It is rejected before the record is read.
+ */
+function rejectProtoKey(value: unknown, ctx: z.RefinementCtx): unknown {
+  if (value !== null && typeof value === 'object' && Object.hasOwn(value, '__proto__')) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['__proto__'],
+      message: 'header names must not be "__proto__", which a JavaScript object cannot keep',
+    });
+  }
+  return value;
+}
+
+const headerRecordSchema = z
   .record(
     z
       .string()
@@ -63,8 +78,11 @@ const headersSchema = z
         error:
           'header values may contain only tab, space, visible ASCII and latin1 characters (no CR, LF, NUL, other control characters or emoji)',
       }),
+    { error: 'must be an object of header names to string values' },
   )
   .refine((headers) => Object.keys(headers).length <= 64, { error: 'at most 64 headers' });
+
+const headersSchema = z.preprocess(rejectProtoKey, headerRecordSchema);
 
 const httpUrlSchema = z
   .string({ error: 'must be a string' })

@@ -26,6 +26,23 @@ function readPath(input: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 /**
+ * Returns the rule an issue broke. zod 4 reports a record key that failed its schema as
+ * "Invalid key in record" and keeps the key schema's own messages in `issues`.
+ */
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code !== 'invalid_key') return issue.message;
+  const inner = issue.issues.map((keyIssue) => keyIssue.message);
+  return inner.length > 0 ? inner.join('; ') : issue.message;
+}
+
+/** Returns " (given: ...)" with the value, or the key for a key issue, or '' for unknown keys. */
+function describeGiven(issue: z.core.$ZodIssue, input: unknown): string {
+  if (issue.code === 'unrecognized_keys') return '';
+  if (issue.code === 'invalid_key') return ` (given: ${describeValue(issue.path.at(-1))})`;
+  return ` (given: ${describeValue(readPath(input, issue.path))})`;
+}
+
+/**
  * Converts zod issues into Bullpen's issue list, naming the field and the value given. Two
  * checks can fail with the same message, such as the safe-integer range and the maximum of
  * an `integerSchema`, and such repeats are listed once.
@@ -40,11 +57,7 @@ export function toValidationIssues(
   for (const issue of error.issues) {
     const fullPath = [...pathPrefix, ...issue.path];
     const path = fullPath.length === 0 ? '(body)' : fullPath.map(String).join('.');
-    const given =
-      issue.code === 'unrecognized_keys'
-        ? ''
-        : ` (given: ${describeValue(readPath(input, issue.path))})`;
-    const message = `${issue.message}${given}`;
+    const message = `${describeIssue(issue)}${describeGiven(issue, input)}`;
     const key = JSON.stringify([path, message]);
     if (seen.has(key)) continue;
     seen.add(key);
