@@ -11,19 +11,14 @@ import { bearerAuth } from './middleware/auth';
 import { limitBodySize } from './middleware/body-limit';
 import { rejectMalformedPath } from './middleware/path';
 import { requireRedis } from './middleware/redis-ready';
+import { registerSecuritySchemes } from './openapi';
 import { rejectQuery } from './query';
 import { QueueCache } from './queues';
+import { isJobCallback, PUBLIC_PATHS } from './route-access';
 import { registerHealthRoutes } from './routes/health';
 import { registerJobCallbackRoutes } from './routes/job-callbacks';
 import { registerJobRoutes } from './routes/jobs';
 import { registerWorkerRoutes } from './routes/workers';
-
-const PUBLIC_PATHS = new Set(['/health', '/ready']);
-
-/** Progress and log callbacks carry a job token instead of an API token. */
-function isJobCallback(method: string, path: string): boolean {
-  return method === 'POST' && /^\/queues\/[^/]+\/jobs\/[^/]+\/(progress|logs)$/.test(path);
-}
 
 export interface AppOptions {
   readonly config: ApiConfig;
@@ -77,6 +72,7 @@ export function createApp(options: AppOptions): { app: ApiApp; deps: ApiDeps } {
     return redisGuard(c, next);
   });
 
+  registerSecuritySchemes(app);
   registerHealthRoutes(app, deps);
   registerWorkerRoutes(app, deps);
   registerJobRoutes(app, deps);

@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { responseJson, type ApiApp, type ApiDeps } from '../deps';
+import { registerDocumentedRoute } from '../openapi';
 import { errorResponseSchema } from './schemas';
 
 const healthRoute = createRoute({
@@ -20,10 +21,10 @@ const readyRoute = createRoute({
 });
 
 export function registerHealthRoutes(app: ApiApp, deps: ApiDeps): void {
-  app.openAPIRegistry.registerPath(healthRoute);
+  registerDocumentedRoute(app, healthRoute);
   app.get('/health', (c) => c.json({ status: 'ok' as const }));
 
-  app.openAPIRegistry.registerPath(readyRoute);
+  registerDocumentedRoute(app, readyRoute);
   app.get('/ready', async (c) => {
     await deps.redis.ping();
     return c.json({ status: 'ready' as const });

@@ -3,6 +3,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { mediaTypeOf, readBodyText, readJsonBody } from '../body';
 import { responseJson, type ApiApp, type ApiDeps } from '../deps';
+import { registerDocumentedRoute } from '../openapi';
 import { findJob } from '../find-job';
 import { readBearerToken } from '../middleware/auth';
 import { noQuerySchema, readQuery } from '../query';
@@ -83,7 +84,7 @@ export function registerJobCallbackRoutes(app: ApiApp, deps: ApiDeps): void {
   const notFound = (queue: string, id: string) =>
     new NotFoundError(`Job "${id}" was not found in queue "${queue}".`);
 
-  app.openAPIRegistry.registerPath(progressRoute);
+  registerDocumentedRoute(app, progressRoute);
   app.post('/queues/:queue/jobs/:id/progress', async (c) => {
     const { queue, id } = await authorize(c);
     const progress = await readJsonBody(c);
@@ -96,7 +97,7 @@ export function registerJobCallbackRoutes(app: ApiApp, deps: ApiDeps): void {
     return c.json({ ok: true as const });
   });
 
-  app.openAPIRegistry.registerPath(addLogRoute);
+  registerDocumentedRoute(app, addLogRoute);
   app.post('/queues/:queue/jobs/:id/logs', async (c) => {
     const { queue, id } = await authorize(c);
     const line = await readLogLine(c);
@@ -109,7 +110,7 @@ export function registerJobCallbackRoutes(app: ApiApp, deps: ApiDeps): void {
     return c.json({ ok: true as const });
   });
 
-  app.openAPIRegistry.registerPath(getLogsRoute);
+  registerDocumentedRoute(app, getLogsRoute);
   app.get('/queues/:queue/jobs/:id/logs', async (c) => {
     const { queue: name, id } = parseOrThrow(jobParamsSchema, c.req.param(), 'path', ['path']);
     const { start, length } = readQuery(c, logsQuerySchema);

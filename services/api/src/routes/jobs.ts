@@ -6,6 +6,7 @@ import { findJob } from '../find-job';
 import { noQuerySchema, readQuery } from '../query';
 import { checkRepeatSchedules } from '../repeat-schedule';
 import { responseJson, type ApiApp, type ApiDeps } from '../deps';
+import { registerDocumentedRoute } from '../openapi';
 import {
   errorResponseSchema,
   jobJsonSchema,
@@ -64,7 +65,7 @@ const getJobRoute = createRoute({
 export function registerJobRoutes(app: ApiApp, deps: ApiDeps): void {
   const { queues } = deps;
 
-  app.openAPIRegistry.registerPath(addJobsRoute);
+  registerDocumentedRoute(app, addJobsRoute);
   app.post('/queues/:queue/jobs', async (c) => {
     const { queue } = parseOrThrow(queueParamsSchema, c.req.param(), 'path', ['path']);
     readQuery(c, noQuerySchema);
@@ -73,7 +74,7 @@ export function registerJobRoutes(app: ApiApp, deps: ApiDeps): void {
     return c.json(await addJobs(queues.get(queue), jobs));
   });
 
-  app.openAPIRegistry.registerPath(listJobsRoute);
+  registerDocumentedRoute(app, listJobsRoute);
   app.get('/queues/:queue/jobs', async (c) => {
     const { queue: name } = parseOrThrow(queueParamsSchema, c.req.param(), 'path', ['path']);
     const { statuses, start, length } = readQuery(c, listJobsQuerySchema);
@@ -88,7 +89,7 @@ export function registerJobRoutes(app: ApiApp, deps: ApiDeps): void {
     return c.json({ counts, jobs: present.map((job) => toJobJson(job)), start, length });
   });
 
-  app.openAPIRegistry.registerPath(getJobRoute);
+  registerDocumentedRoute(app, getJobRoute);
   app.get('/queues/:queue/jobs/:id', async (c) => {
     const { queue: name, id } = parseOrThrow(jobParamsSchema, c.req.param(), 'path', ['path']);
     readQuery(c, noQuerySchema);

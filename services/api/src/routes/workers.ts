@@ -9,6 +9,7 @@ import {
 import { createRoute, z } from '@hono/zod-openapi';
 import { readJsonBody } from '../body';
 import { responseJson, type ApiApp, type ApiDeps } from '../deps';
+import { registerDocumentedRoute } from '../openapi';
 import { noQuerySchema, readQuery } from '../query';
 import { errorResponseSchema, okResponseSchema, queueParamsSchema } from './schemas';
 
@@ -44,7 +45,7 @@ const removeWorkerRoute = createRoute({
 export function registerWorkerRoutes(app: ApiApp, deps: ApiDeps): void {
   const { registry, config, logger } = deps;
 
-  app.openAPIRegistry.registerPath(registerWorkerRoute);
+  registerDocumentedRoute(app, registerWorkerRoute);
   app.post('/workers', async (c) => {
     readQuery(c, noQuerySchema);
     const registration = parseOrThrow(
@@ -64,7 +65,7 @@ export function registerWorkerRoutes(app: ApiApp, deps: ApiDeps): void {
     return c.json({ ok: true as const });
   });
 
-  app.openAPIRegistry.registerPath(listWorkersRoute);
+  registerDocumentedRoute(app, listWorkersRoute);
   app.get('/workers', async (c) => {
     readQuery(c, noQuerySchema);
     const workers: Record<string, string> = {};
@@ -79,7 +80,7 @@ export function registerWorkerRoutes(app: ApiApp, deps: ApiDeps): void {
     return c.json(workers);
   });
 
-  app.openAPIRegistry.registerPath(removeWorkerRoute);
+  registerDocumentedRoute(app, removeWorkerRoute);
   app.delete('/workers/:queue', async (c) => {
     const { queue } = parseOrThrow(queueParamsSchema, c.req.param(), 'path', ['path']);
     readQuery(c, noQuerySchema);

@@ -1,0 +1,88 @@
+import { createHarness, json, type Harness } from './harness';
+
+interface Operation {
+  security?: Record<string, string[]>[];
+  responses: Record<string, { description: string }>;
+}
+
+interface OpenApiDocument {
+  components: { securitySchemes: Record<string, { type: string; scheme: string }> };
+  paths: Record<string, Record<string, Operation>>;
+}
+
+let harness: Harness;
+let document: OpenApiDocument;
+
+beforeAll(async () => {
+  harness = await createHarness('openapi');
+  const response = await harness.send('GET', '/openapi.json');
+  expect(response.status).toBe(200);
+  document = await json<OpenApiDocument>(response);
+});
+
+afterAll(async () => {
+  await harness.close();
+});
+
+function operation(path: string, method: string): Operation {
+  const found = document.paths[path]?.[method];
+  if (!found) throw new Error(`the document has no ${method} ${path}`);
+  return found;
+}
+
+describe('OpenAPI document', () => {
+  test('declares both bearer schemes', () => {
+    expect(document.components.securitySchemes.apiToken).toMatchObject({
+      type: 'http',
+      scheme: 'bearer',
+    });
+    expect(document.components.securitySchemes.jobToken).toMatchObject({
+      type: 'http',
+      scheme: 'bearer',
+    });
+  });
+
+  test('lists shared errors of a body route', () => {
+    const addJobs = operation('/queues/{queue}/jobs', 'post');
+
+    expect(addJobs.security).toEqual([{ apiToken: [] }]);
+    expect(Object.keys(addJobs.responses).sort()).toEqual(
+      ['200', '400', '401', '413', '415', '503'].sort(),
+    );
+  });
+
+  test('leaves body errors out of a read route', () => {
+    const listWorkers = operation('/workers', 'get');
+
+    expect(listWorkers.security).toEqual([{ apiToken: [] }]);
+    expect(Object.keys(listWorkers.responses)).toEqual(
+      expect.arrayContaining(['200', '400', '401', '503']),
+    );
+    expect(listWorkers.responses['413']).toBeUndefined();
+  });
+
+  test('marks callbacks with the job token', () => {
+    const progress = operation('/queues/{queue}/jobs/{id}/progress', 'post');
+
+    expect(progress.security).toEqual([{ jobToken: [] }]);
+    expect(progress.responses['401']?.description).toContain('job token');
+    expect(progress.responses['404']).toBeDefined();
+  });
+
+  test('keeps health routes public', () => {
+    const health = operation('/health', 'get');
+    const ready = operation('/ready', 'get');
+
+    expect(health.security).toBeUndefined();
+    expect(health.responses['401']).toBeUndefined();
+    expect(ready.security).toBeUndefined();
+    expect(ready.responses['503']).toBeDefined();
+  });
+
+  test('matches what the routes return without a token', async () => {
+    const response = await harness.request('/workers');
+
+    expect(response.status).toBe(401);
+    expect(operation('/workers', 'get').responses['401']).toBeDefined();
+  });
+});
