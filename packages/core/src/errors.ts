@@ -41,6 +41,20 @@ export class NotFoundError extends BullpenError {
   }
 }
 
+/** A path that exists, requested with a method none of its routes takes. */
+export class MethodNotAllowedError extends BullpenError {
+  /** Methods the path takes, for the `Allow` header. */
+  readonly allowedMethods: readonly string[];
+
+  constructor(method: string, allowedMethods: readonly string[]) {
+    super(`Method ${method} is not allowed on this path; use ${allowedMethods.join(', ')}.`, {
+      status: 405,
+      code: 'method_not_allowed',
+    });
+    this.allowedMethods = allowedMethods;
+  }
+}
+
 export class PayloadTooLargeError extends BullpenError {
   constructor(message: string) {
     super(message, { status: 413, code: 'payload_too_large' });

@@ -1,7 +1,8 @@
-import { NotFoundError, WorkerRegistry, type Logger } from '@bullpen/core';
+import { MethodNotAllowedError, NotFoundError, WorkerRegistry, type Logger } from '@bullpen/core';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { requestId } from 'hono/request-id';
 import type { Redis } from 'ioredis';
+import { indexAllowedMethods } from './allowed-methods';
 import type { ApiConfig } from './config';
 import type { ApiApp, ApiDeps, ApiEnv } from './deps';
 import { createErrorHandler, createRedisWarnings } from './errors';
@@ -56,7 +57,11 @@ export function createApp(options: AppOptions): { app: ApiApp; deps: ApiDeps } {
   const redisGuard = requireRedis(redis, config.redisTimeoutMs);
 
   app.onError(createErrorHandler(logger, deps.redisWarnings));
-  app.notFound(() => {
+  // Set once every route is registered, below.
+  let allowedMethodsFor: (path: string) => string[] = () => [];
+  app.notFound((c) => {
+    const allowed = allowedMethodsFor(c.req.path);
+    if (allowed.length > 0) throw new MethodNotAllowedError(c.req.method, allowed);
     throw new NotFoundError('No route matches this method and path.');
   });
 
@@ -89,5 +94,6 @@ export function createApp(options: AppOptions): { app: ApiApp; deps: ApiDeps } {
     ...(config.publicApiUrl ? { servers: [{ url: config.publicApiUrl }] } : {}),
   });
 
+  allowedMethodsFor = indexAllowedMethods(app.routes);
   return { app, deps };
 }

@@ -1,5 +1,6 @@
 import {
   BullpenError,
+  MethodNotAllowedError,
   withoutRedisCommandArguments,
   RedisOutOfMemoryError,
   RedisUnavailableError,
@@ -145,6 +146,9 @@ export function createErrorHandler(logger: Logger, redisWarnings: RedisWarnings)
       const body: ErrorBody = { error: { code: error.code, message: error.message } };
       if (error instanceof ValidationError && error.issues.length > 0) {
         body.error.issues = error.issues;
+      }
+      if (error instanceof MethodNotAllowedError) {
+        c.header('Allow', error.allowedMethods.join(', '));
       }
       const redisRejection = describeRedisRejection(error, redisWarnings);
       if (redisRejection) {

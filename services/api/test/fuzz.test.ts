@@ -816,7 +816,7 @@ const repeatingJobs: BodySpec = {
 // ---------------------------------------------------------------------------------------
 // Requests and envelopes: headers, auth, content types, queries.
 
-type Expectation = 'accept' | 'reject' | 400 | 401 | 404 | 413 | 415;
+type Expectation = 'accept' | 'reject' | 400 | 401 | 404 | 405 | 413 | 415;
 
 interface FuzzRequest {
   readonly kind: string;
@@ -1821,7 +1821,7 @@ function unknownRouteCases(): fc.Arbitrary<FuzzRequest> {
         path,
         headers: JSON_HEADERS,
         body: method === 'GET' ? undefined : '{}',
-        expected: 404 as const,
+        expected: 405 as const,
       })),
     ),
   );
