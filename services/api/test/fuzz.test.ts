@@ -225,12 +225,15 @@ const isText =
     extra(value);
 
 const isQueueName = isText(1, 100, (name) => !name.includes(':') && !CONTROL_CHARACTER.test(name));
-const isJobName = isText(1, 1000);
+const hasNoControlCharacter = (text: string) => !CONTROL_CHARACTER.test(text);
+const isJobName = isText(1, 1000, hasNoControlCharacter);
 const isJobId = isText(
   1,
   512,
-  (id) => !/^\d+$/.test(id) && !id.includes(':') && !QUEUE_KEY_NAMES.has(id),
+  (id) =>
+    !/^\d+$/.test(id) && !id.includes(':') && !QUEUE_KEY_NAMES.has(id) && hasNoControlCharacter(id),
 );
+const isDeduplicationId = isText(1, 512, hasNoControlCharacter);
 const isLogLine = isText(0, 16 * 1024);
 const isStorableJson: Rule = (value) => !(value instanceof RawJson) || value.storable;
 
@@ -748,7 +751,7 @@ const jobsWithIds: BodySpec = {
       ],
     },
     { path: ['1', 'opts', 'deduplication'], rule: optional(never) },
-    { path: ['1', 'opts', 'deduplication', 'id'], rule: isText(1, 512), anyText: true },
+    { path: ['1', 'opts', 'deduplication', 'id'], rule: isDeduplicationId, anyText: true },
     { path: ['1', 'opts', 'deduplication', 'ttl'], rule: optional(isInteger(1)) },
   ],
   strictObjects: [

@@ -162,6 +162,20 @@ describe('job options', () => {
     expect(body.error.issues[0]?.message).toContain('attemps');
   });
 
+  test.each([
+    ['name', [{ name: 'a\u0000b' }], '0.name'],
+    ['name', [{ name: 'line\nbreak' }], '0.name'],
+    ['jobId', [{ name: 'j', opts: { jobId: 'a\u0001b' } }], '0.opts.jobId'],
+    [
+      'deduplication id',
+      [{ name: 'j', opts: { deduplication: { id: 'd\u007f' } } }],
+      '0.opts.deduplication.id',
+    ],
+  ])('rejects a control character in %s', async (_field, jobs, path) => {
+    const response = await addJobs('controls', jobs);
+    await expectRejected(response, path, 'must not contain control characters');
+  });
+
   test('rejects an empty job name', async () => {
     const response = await addJobs('names', [{ name: '' }]);
     await expectRejected(response, '0.name', 'must not be empty');

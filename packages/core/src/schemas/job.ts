@@ -3,7 +3,12 @@ import { parseExpression } from 'cron-parser';
 import { z } from 'zod';
 import { integerSchema } from './integer';
 import { keepJobsSchema } from './keep-jobs';
-import { isWellFormedText, UNPAIRED_SURROGATE_MESSAGE } from './queue';
+import {
+  CONTROL_CHARACTER_MESSAGE,
+  hasNoControlCharacters,
+  isWellFormedText,
+  UNPAIRED_SURROGATE_MESSAGE,
+} from './queue';
 
 /** Highest `priority` BullMQ accepts: 2^21 - 1 in BullMQ 5.81, which rejects 2^21. */
 export const MAX_PRIORITY: number = PRIORITY_LIMIT;
@@ -37,6 +42,7 @@ export const jobIdSchema = z
     error: 'must not be all digits, because BullMQ uses integers for generated ids',
   })
   .refine((id) => !id.includes(':'), { error: 'must not contain ":"' })
+  .refine(hasNoControlCharacters, { error: CONTROL_CHARACTER_MESSAGE })
   .refine((id) => !QUEUE_KEY_NAMES.includes(id), {
     error: `must not be the name of one of the queue's own keys (${QUEUE_KEY_NAMES.join(', ')})`,
   })
@@ -167,7 +173,8 @@ export const jobOptionsSchema = z.strictObject({
       id: z
         .string({ error: 'must be a string' })
         .min(1, { error: 'must not be empty' })
-        .max(512)
+        .max(512, { error: 'must be at most 512 characters' })
+        .refine(hasNoControlCharacters, { error: CONTROL_CHARACTER_MESSAGE })
         .refine(isWellFormedText, { error: UNPAIRED_SURROGATE_MESSAGE }),
       ttl: integerSchema({
         min: 1,
@@ -195,6 +202,7 @@ export const jobSchema = z
       .string({ error: 'must be a string' })
       .min(1, { error: 'must not be empty' })
       .max(MAX_JOB_NAME_LENGTH, { error: `must be at most ${MAX_JOB_NAME_LENGTH} characters` })
+      .refine(hasNoControlCharacters, { error: CONTROL_CHARACTER_MESSAGE })
       .refine(isWellFormedText, { error: UNPAIRED_SURROGATE_MESSAGE }),
     // Any JSON value, including 0, false, "" and null; the body was parsed from JSON, so
     // nothing else can arrive here. Missing data is stored as null.

@@ -17,6 +17,16 @@ export function isWellFormedText(text: string): boolean {
 export const UNPAIRED_SURROGATE_MESSAGE =
   'must not contain an unpaired UTF-16 surrogate such as "\\ud800", which UTF-8 cannot encode';
 
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+
+/** Returns whether `text` has no C0 control character (tab, newline, NUL, ...) and no DEL. */
+export function hasNoControlCharacters(text: string): boolean {
+  return !CONTROL_CHARACTER.test(text);
+}
+
+export const CONTROL_CHARACTER_MESSAGE = 'must not contain control characters';
+
 /**
  * Queue name. BullMQ joins key parts with `:`, so a name containing it would collide with
  * another queue's keys. Braces are allowed so names can carry Redis Cluster hash tags.
@@ -28,10 +38,7 @@ export const queueNameSchema = z
     error: `must be at most ${MAX_QUEUE_NAME_LENGTH} characters`,
   })
   .refine((name) => !name.includes(':'), { error: 'must not contain ":"' })
-  // eslint-disable-next-line no-control-regex
-  .refine((name) => !/[\u0000-\u001f\u007f]/.test(name), {
-    error: 'must not contain control characters',
-  })
+  .refine(hasNoControlCharacters, { error: CONTROL_CHARACTER_MESSAGE })
   .refine(isWellFormedText, { error: UNPAIRED_SURROGATE_MESSAGE });
 
 /** Every state BullMQ reports for a job. */
