@@ -1,5 +1,6 @@
 import type { Logger } from '@bullpen/core';
-import { STATUS_CODES } from 'node:http';
+import { RequestError } from '@hono/node-server';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 
 function errorFor(error: NodeJS.ErrnoException): { status: number; code: string; message: string } {
@@ -49,4 +50,47 @@ export function createClientErrorListener(logger: Logger) {
         body,
     );
   };
+}
+
+function jsonError(status: number, code: string, message: string): Response {
+  return Response.json({ error: { code, message } }, { status });
+}
+
+/**
+ * Returns the error handler of @hono/node-server's request listener. It runs when the
+ * listener cannot build a Request, for example without a Host header, with the target `*`
+ * or with an invalid host. Without it, the listener responds with an empty 400.
+ */
+export function createRequestErrorHandler(logger: Logger) {
+  return (error: unknown): Response => {
+    if (error instanceof RequestError) {
+      logger.debug({ err: error }, 'request could not be read');
+      return jsonError(
+        400,
+        'bad_request',
+        `The request is not valid: ${error.message}. Send an origin-form path and a Host header.`,
+      );
+    }
+    logger.error({ err: error }, 'request failed before the app ran');
+    return jsonError(500, 'internal_error', 'The server failed to handle the request.');
+  };
+}
+
+/**
+ * Responds with the API's JSON error to an `Expect` header other than `100-continue`. Without
+ * this listener, Node.js sends an empty 417.
+ */
+export function rejectUnknownExpectation(request: IncomingMessage, response: ServerResponse): void {
+  const body = JSON.stringify({
+    error: {
+      code: 'expectation_failed',
+      message: `Unsupported Expect header "${String(request.headers.expect).slice(0, 100)}"; send only "Expect: 100-continue" or none.`,
+    },
+  });
+  response.writeHead(417, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(body),
+    Connection: 'close',
+  });
+  response.end(body);
 }

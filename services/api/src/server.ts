@@ -1,9 +1,14 @@
 import { createLogger, describeRedis, type Logger } from '@bullpen/core';
-import { serve, type ServerType } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
+import { createServer } from 'node:http';
 import type { Redis } from 'ioredis';
 import type { AddressInfo } from 'node:net';
 import { createApp, type AppOptions } from './app';
-import { createClientErrorListener } from './client-error';
+import {
+  createClientErrorListener,
+  createRequestErrorHandler,
+  rejectUnknownExpectation,
+} from './client-error';
 import type { ApiConfig } from './config';
 import { createApiRedis } from './redis-connection';
 
@@ -65,12 +70,20 @@ export async function startApiServer(
     redisWarnIntervalMs: options.redisWarnIntervalMs,
   });
 
-  const server = await new Promise<ServerType>((resolve, reject) => {
-    const started = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
-      resolve(started),
-    );
-    started.once('error', reject);
-    started.on('clientError', createClientErrorListener(logger));
+  // Node.js sends an empty 400 for a request without a Host header unless requireHostHeader
+  // is off. With it off, the request listener rejects such a request with a JSON error.
+  const listener = getRequestListener(app.fetch, {
+    errorHandler: createRequestErrorHandler(logger),
+  });
+  const server = createServer({ requireHostHeader: false }, listener);
+  server.on('clientError', createClientErrorListener(logger));
+  server.on('checkExpectation', rejectUnknownExpectation);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const { port } = server.address() as AddressInfo;
   const displayHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
@@ -84,7 +97,7 @@ export async function startApiServer(
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         // Idle keep-alive sockets would hold close() open until they time out.
-        (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+        server.closeIdleConnections();
       });
       await deps.queues.closeAll();
       redis.disconnect();

@@ -2,6 +2,7 @@ import { JOB_STATES, silentLogger, WorkerRegistry } from '@bullpen/core';
 import { PRIORITY_LIMIT, Queue, QueueKeys, Worker } from 'bullmq';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
+import { STATUS_CODES } from 'node:http';
 import net from 'node:net';
 import { testRedisUrl, uniquePrefix } from '../../../test/support/redis';
 import { loadApiConfig } from '../src/config';
@@ -2479,15 +2480,31 @@ describe('HTTP parser rejections', () => {
     ],
     ['malformed request line', requestLines(['G@T /workers HTTP/1.1', 'Host: a']), 400],
     ['unknown HTTP version', requestLines(['GET /workers HTTP/9.9', 'Host: a']), 400],
+    // The app keeps these connections open, so the requests ask for the close.
+    ['no Host header', requestLines(['GET /workers HTTP/1.1', 'Connection: close']), 400],
+    ['asterisk target', requestLines(['OPTIONS * HTTP/1.1', 'Host: a', 'Connection: close']), 400],
+    [
+      'invalid Host header',
+      requestLines(['GET /workers HTTP/1.1', 'Host: a b', 'Connection: close']),
+      400,
+    ],
+    [
+      'unknown Expect header',
+      requestLines([
+        'POST /queues/q/jobs HTTP/1.1',
+        'Host: a',
+        'Expect: bogus',
+        'Content-Length: 2',
+      ]),
+      417,
+    ],
   ];
 
   test.each(cases)('%s gets a JSON error', async (_name, bytes, status) => {
     const reply = await sendRaw(bytes);
     const [head = '', body = ''] = reply.split('\r\n\r\n');
 
-    expect(head.split('\r\n')[0]).toBe(
-      `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}`,
-    );
+    expect(head.split('\r\n')[0]).toBe(`HTTP/1.1 ${status} ${STATUS_CODES[status]}`);
     expect(head.toLowerCase()).toContain('content-type: application/json');
     const parsed = JSON.parse(body) as { error: { code: string; message: string } };
     expect(typeof parsed.error.code).toBe('string');
