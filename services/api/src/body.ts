@@ -49,11 +49,18 @@ export async function readJsonBody(c: Context): Promise<unknown> {
 }
 
 /**
- * Reads the request body as UTF-8 text, failing with 400 on invalid UTF-8. Decoding it
- * leniently would replace bad bytes with U+FFFD and store a string the client never sent.
- * One leading byte order mark is dropped, which RFC 8259 allows a JSON parser to do.
+ * Reads the request body as UTF-8 text, failing with 415 when the Content-Type names another
+ * charset and with 400 on invalid UTF-8. Decoding it leniently would replace bad bytes with
+ * U+FFFD and store a string the client never sent. One leading byte order mark is dropped,
+ * which RFC 8259 allows a JSON parser to do.
  */
 export async function readBodyText(c: Context): Promise<string> {
+  const charset = charsetOf(c);
+  if (charset !== undefined && !UTF8_COMPATIBLE_CHARSETS.has(charset)) {
+    throw new UnsupportedMediaTypeError(
+      `Unsupported charset "${charset.slice(0, 40)}" in Content-Type; send UTF-8 (charset=utf-8 or no charset).`,
+    );
+  }
   const bytes = await c.req.arrayBuffer();
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -63,6 +70,24 @@ export async function readBodyText(c: Context): Promise<string> {
       [{ path: '(body)', message: 'must be valid UTF-8' }],
     );
   }
+}
+
+/** Charsets whose bytes read the same as UTF-8, the only encoding the API decodes. */
+const UTF8_COMPATIBLE_CHARSETS = new Set(['utf-8', 'utf8', 'us-ascii']);
+
+/** Returns the `charset` parameter of the Content-Type, lower-cased and unquoted, if any. */
+function charsetOf(c: Context): string | undefined {
+  const parameters = c.req.header('content-type')?.split(';').slice(1) ?? [];
+  for (const parameter of parameters) {
+    const [name = '', ...value] = parameter.split('=');
+    if (name.trim().toLowerCase() !== 'charset') continue;
+    return value
+      .join('=')
+      .trim()
+      .replace(/^"(.*)"$/, '$1')
+      .toLowerCase();
+  }
+  return undefined;
 }
 
 /** Media type of the request without parameters, lower-cased. */

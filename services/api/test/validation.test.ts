@@ -459,3 +459,39 @@ describe('list queries', () => {
     expect(response.status).toBe(200);
   });
 });
+
+describe('body charset', () => {
+  test.each(['utf-16', 'latin1', '"ISO-8859-1"'])(
+    'rejects charset=%s with 415',
+    async (charset) => {
+      const response = await harness.request('/queues/charsets/jobs', {
+        method: 'POST',
+        headers: {
+          authorization: 'Bearer test-api-token',
+          'content-type': `application/json; charset=${charset}`,
+        },
+        body: '[{"name":"a"}]',
+      });
+
+      expect(response.status).toBe(415);
+      const body = await json<ErrorBody>(response);
+      expect(body.error.code).toBe('unsupported_media_type');
+      expect(body.error.message).toContain(
+        `Unsupported charset "${charset.replaceAll('"', '').toLowerCase()}"`,
+      );
+    },
+  );
+
+  test.each(['utf-8', 'UTF8', 'us-ascii'])('accepts charset=%s', async (charset) => {
+    const response = await harness.request('/queues/charsets/jobs', {
+      method: 'POST',
+      headers: {
+        authorization: 'Bearer test-api-token',
+        'content-type': `application/json; charset=${charset}`,
+      },
+      body: '[{"name":"a"}]',
+    });
+
+    expect(response.status).toBe(200);
+  });
+});
