@@ -461,17 +461,20 @@ describe('list queries', () => {
 });
 
 describe('body charset', () => {
+  const postJobs = (charset: string) =>
+    harness.request('/queues/charsets/jobs', {
+      method: 'POST',
+      headers: {
+        authorization: 'Bearer test-api-token',
+        'content-type': `application/json; charset=${charset}`,
+      },
+      body: '[{"name":"a"}]',
+    });
+
   test.each(['utf-16', 'latin1', '"ISO-8859-1"'])(
     'rejects charset=%s with 415',
     async (charset) => {
-      const response = await harness.request('/queues/charsets/jobs', {
-        method: 'POST',
-        headers: {
-          authorization: 'Bearer test-api-token',
-          'content-type': `application/json; charset=${charset}`,
-        },
-        body: '[{"name":"a"}]',
-      });
+      const response = await postJobs(charset);
 
       expect(response.status).toBe(415);
       const body = await json<ErrorBody>(response);
@@ -483,14 +486,7 @@ describe('body charset', () => {
   );
 
   test.each(['utf-8', 'UTF8', 'us-ascii'])('accepts charset=%s', async (charset) => {
-    const response = await harness.request('/queues/charsets/jobs', {
-      method: 'POST',
-      headers: {
-        authorization: 'Bearer test-api-token',
-        'content-type': `application/json; charset=${charset}`,
-      },
-      body: '[{"name":"a"}]',
-    });
+    const response = await postJobs(charset);
 
     expect(response.status).toBe(200);
   });
