@@ -160,7 +160,7 @@ type Rule = (value: unknown) => boolean;
 
 const LONE_SURROGATE = /\p{Cs}/u;
 // eslint-disable-next-line no-control-regex
-const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const RESERVED_HEADERS = [
@@ -173,11 +173,14 @@ const RESERVED_HEADERS = [
   'te',
   'trailer',
   'proxy-connection',
+  'expect',
 ];
 /** Names BullMQ gives the queue's own keys (`<prefix>:<queue>:<name>`). No job may take one. */
 const QUEUE_KEY_NAMES = new Set(Object.keys(new QueueKeys('bull').getKeys('queue')));
 const MAX_TIMEOUT_MS = 15 * 60 * 1000;
 const MAX_RESPONSE_BYTES = 6 * 1024 * 1024;
+/** Longest delay a Node.js timer takes; BullMQ sets timers from the worker's ms options. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function plain(value: unknown): unknown {
   return value instanceof RawJson ? value.value : value;
@@ -247,6 +250,8 @@ const isHeaderName = (name: string) =>
 const isHeaders: Rule = (value) =>
   isPlainObject(value) &&
   Object.keys(value).length <= 64 &&
+  new Set(Object.keys(value).map((name) => name.toLowerCase())).size ===
+    Object.keys(value).length &&
   Object.entries(value).every(
     ([name, headerValue]) => isHeaderName(name) && isHeaderValue(headerValue),
   );
@@ -523,12 +528,12 @@ const workerOptionFields: FieldSpec[] = [
     ],
   },
   { path: ['opts', 'limiter', 'max'], rule: isInteger(1) },
-  { path: ['opts', 'limiter', 'duration'], rule: isInteger(1) },
+  { path: ['opts', 'limiter', 'duration'], rule: isInteger(1, MAX_TIMER_MS) },
   { path: ['opts', 'removeOnComplete'], rule: optional(isKeepJobs) },
   { path: ['opts', 'removeOnFail'], rule: optional(isKeepJobs) },
   { path: ['opts', 'maxStalledCount'], rule: optional(isInteger(0, 1000)) },
-  { path: ['opts', 'stalledInterval'], rule: optional(isInteger(1)) },
-  { path: ['opts', 'lockDuration'], rule: optional(isInteger(1)) },
+  { path: ['opts', 'stalledInterval'], rule: optional(isInteger(1, MAX_TIMER_MS)) },
+  { path: ['opts', 'lockDuration'], rule: optional(isInteger(1, MAX_TIMER_MS)) },
 ];
 
 const workerOptions = () => ({
@@ -2493,6 +2498,7 @@ describe('HTTP parser rejections', () => {
       requestLines(['GET /workers HTTP/1.1', 'Host: a b', 'Connection: close']),
       400,
     ],
+    ['CONNECT', requestLines(['CONNECT 127.0.0.1:80 HTTP/1.1', 'Host: 127.0.0.1:80']), 405],
     [
       'unknown Expect header',
       requestLines([

@@ -144,6 +144,15 @@ describe('job options', () => {
     await expectRejected(response, `0.opts.${path}`, message);
   });
 
+  test.each([
+    ['removeOnFail', { removeOnFail: { age: 1, limit: 1.5 } }, 'an integer count'],
+    ['repeat.startDate', { repeat: { every: 60_000, startDate: 1.5 } }, 'an integer number of ms'],
+    ['backoff', { backoff: { type: 'fixed', delay: 1.5 } }, 'integer ms'],
+  ])('says integer for a fraction in %s', async (path, opts, message) => {
+    const response = await addJobs('ranges', [{ name: 'r', opts }]);
+    await expectRejected(response, `0.opts.${path}`, message);
+  });
+
   test('names the maximum beyond 2^53', async () => {
     const response = await addJobs('ranges', [{ name: 'r', opts: { attempts: 2 ** 60 } }]);
 
@@ -166,6 +175,8 @@ describe('job options', () => {
     ['name', [{ name: 'a\u0000b' }], '0.name'],
     ['name', [{ name: 'line\nbreak' }], '0.name'],
     ['jobId', [{ name: 'j', opts: { jobId: 'a\u0001b' } }], '0.opts.jobId'],
+    ['C1 name', [{ name: 'a\u0085b' }], '0.name'],
+    ['C1 jobId', [{ name: 'j', opts: { jobId: 'id\u0080x' } }], '0.opts.jobId'],
     [
       'deduplication id',
       [{ name: 'j', opts: { deduplication: { id: 'd\u007f' } } }],
@@ -396,6 +407,31 @@ describe('worker registration', () => {
       endpoint: { ...endpoint, headers: { [name]: 'x' } },
     });
     await expectRejected(response, `endpoint.headers.${name}`, message);
+  });
+
+  test.each([
+    [{ stalledInterval: 2_147_483_648 }, 'opts.stalledInterval'],
+    [{ lockDuration: 9_007_199_254_740_991 }, 'opts.lockDuration'],
+    [{ limiter: { max: 1, duration: 2_147_483_648 } }, 'opts.limiter.duration'],
+  ])('caps timer option %p at 2^31 - 1 ms', async (opts, path) => {
+    const response = await harness.send('POST', '/workers', { queue: 'w', endpoint, opts });
+    await expectRejected(response, path, 'must be at most 2147483647 ms');
+  });
+
+  test('rejects an Expect header', async () => {
+    const response = await harness.send('POST', '/workers', {
+      queue: 'w',
+      endpoint: { ...endpoint, headers: { Expect: '100-continue' } },
+    });
+    await expectRejected(response, 'endpoint.headers.Expect', 'cannot be registered');
+  });
+
+  test('rejects a header named twice in two cases', async () => {
+    const response = await harness.send('POST', '/workers', {
+      queue: 'w',
+      endpoint: { ...endpoint, headers: { 'X-A': '1', 'x-a': '2' } },
+    });
+    await expectRejected(response, 'endpoint.headers', 'must not name a header twice');
   });
 
   test('rejects a header named __proto__', async () => {

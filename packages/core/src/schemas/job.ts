@@ -62,7 +62,8 @@ const backoffSchema = z.union(
     }),
   ],
   {
-    error: 'must be a delay in ms or {"type": "fixed" | "exponential", "delay": ms}',
+    error:
+      'must be an integer delay in ms or {"type": "fixed" | "exponential", "delay": integer ms, "jitter": 0 to 1}',
   },
 );
 
@@ -94,7 +95,9 @@ const repeatDateSchema = z.union(
     }),
     z.iso.datetime({ error: 'must be an ISO 8601 date-time in UTC, such as 2030-01-31T00:00:00Z' }),
   ],
-  { error: `must be ms since the epoch (0 to ${MAX_DATE_MS}) or an ISO 8601 date-time in UTC` },
+  {
+    error: `must be an integer number of ms since the epoch (0 to ${MAX_DATE_MS}) or an ISO 8601 date-time in UTC`,
+  },
 );
 
 /** Returns a repeat start or end in ms since the epoch. */

@@ -22,7 +22,10 @@ export const keepJobsSchema = z.union(
         error: 'must set "count" or "age"',
       }),
   ],
-  { error: 'must be true, false, a count >= 0, or {"count": n, "age": seconds}' },
+  {
+    error:
+      'must be true, false, an integer count >= 0, or {"count": n, "age": seconds, "limit": n} with integers',
+  },
 );
 export type KeepJobsInput = z.infer<typeof keepJobsSchema>;
 

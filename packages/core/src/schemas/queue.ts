@@ -18,9 +18,12 @@ export const UNPAIRED_SURROGATE_MESSAGE =
   'must not contain an unpaired UTF-16 surrogate such as "\\ud800", which UTF-8 cannot encode';
 
 // eslint-disable-next-line no-control-regex
-const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 
-/** Returns whether `text` has no C0 control character (tab, newline, NUL, ...) and no DEL. */
+/**
+ * Returns whether `text` has no control character: C0 (tab, newline, NUL, ...), DEL or C1
+ * (U+0080 to U+009F, such as NEL).
+ */
 export function hasNoControlCharacters(text: string): boolean {
   return !CONTROL_CHARACTER.test(text);
 }

@@ -45,6 +45,8 @@ const RESERVED_HEADER_NAMES = new Set([
   'te',
   'trailer',
   'proxy-connection',
+  // undici rejects it, so every call with it would fail.
+  'expect',
 ]);
 
 /**
@@ -80,7 +82,14 @@ const headerRecordSchema = z
       }),
     { error: 'must be an object of header names to string values' },
   )
-  .refine((headers) => Object.keys(headers).length <= 64, { error: 'at most 64 headers' });
+  .refine((headers) => Object.keys(headers).length <= 64, { error: 'at most 64 headers' })
+  .refine(
+    (headers) => {
+      const names = Object.keys(headers).map((name) => name.toLowerCase());
+      return new Set(names).size === names.length;
+    },
+    { error: 'must not name a header twice; header names are case-insensitive' },
+  );
 
 const headersSchema = z.preprocess(rejectProtoKey, headerRecordSchema);
 
@@ -182,10 +191,19 @@ export const endpointSchema = z.preprocess(
 );
 export type Endpoint = HttpEndpoint | LambdaEndpoint;
 
-const positiveMsSchema = integerSchema({
+/**
+ * Maximum delay of a Node.js timer, 2^31 - 1 ms (about 24.8 days). BullMQ sets timers from
+ * `stalledInterval`, `lockDuration` and the limiter's `duration`. Node.js runs a timer with a
+ * longer delay after 1 ms, so a stalled-job check would loop and flood Redis with commands.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+const timerMsSchema = integerSchema({
   min: 1,
+  max: MAX_TIMER_MS,
   typeMessage: 'must be an integer number of milliseconds',
   minMessage: 'must be at least 1 ms',
+  maxMessage: `must be at most ${MAX_TIMER_MS} ms (about 24.8 days), the longest timer Node.js sets`,
 });
 
 export const workerOptionsSchema = z.strictObject({
@@ -194,14 +212,14 @@ export const workerOptionsSchema = z.strictObject({
   limiter: z
     .strictObject({
       max: integerSchema({ min: 1 }),
-      duration: positiveMsSchema,
+      duration: timerMsSchema,
     })
     .optional(),
   removeOnComplete: keepJobsSchema.optional(),
   removeOnFail: keepJobsSchema.optional(),
   maxStalledCount: integerSchema({ min: 0, max: 1000, minMessage: 'must be >= 0' }).optional(),
-  stalledInterval: positiveMsSchema.optional(),
-  lockDuration: positiveMsSchema.optional(),
+  stalledInterval: timerMsSchema.optional(),
+  lockDuration: timerMsSchema.optional(),
 });
 
 export const workerRegistrationSchema = z.strictObject({
