@@ -43,7 +43,9 @@ const apiEnvSchema = redisEnvSchema.extend({
     .string()
     .default('')
     .transform((value, ctx) => {
-      const entries = value.split(',').map((token) => token.trim());
+      // Only ASCII spaces and tabs are trimmed: trim() would also drop U+00A0 or U+FEFF, and a
+      // token pasted with one would then work without it.
+      const entries = value.split(',').map((token) => token.replace(/^[ \t]+|[ \t]+$/g, ''));
       // Positions count every comma-separated entry, empty ones included, as a reader does.
       const invalidPositions = entries.flatMap((token, index) =>
         token === '' || BEARER_TOKEN_PATTERN.test(token) ? [] : [index + 1],

@@ -61,4 +61,14 @@ describe('loadApiConfig AUTH_TOKENS', () => {
     expect(error.message).toContain('entries 2, 3 contain');
     expect(error.message).not.toContain('€uro');
   });
+
+  test.each(['\u00a0nbsp', 'x,\ufeffbom', 'a\u3000'])(
+    'rejects Unicode spaces around %p',
+    (tokens) => {
+      const error = configError({ AUTH_TOKENS: tokens });
+
+      expect(error.variable).toBe('AUTH_TOKENS');
+      expect(error.message).toContain('contains a space or a character outside visible ASCII');
+    },
+  );
 });
