@@ -94,3 +94,23 @@ export function rejectUnknownExpectation(request: IncomingMessage, response: Ser
   });
   response.end(body);
 }
+
+/**
+ * Responds to a CONNECT request, which Node.js hands to a `connect` listener instead of the
+ * request listener and otherwise closes without a response. The API is no proxy.
+ */
+export function rejectConnect(_request: IncomingMessage, socket: Duplex): void {
+  const body = JSON.stringify({
+    error: {
+      code: 'method_not_allowed',
+      message: 'Method CONNECT is not allowed; the API is not a proxy.',
+    },
+  });
+  socket.end(
+    'HTTP/1.1 405 Method Not Allowed\r\n' +
+      'Content-Type: application/json\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
+}

@@ -7,6 +7,7 @@ import { createApp, type AppOptions } from './app';
 import {
   createClientErrorListener,
   createRequestErrorHandler,
+  rejectConnect,
   rejectUnknownExpectation,
 } from './client-error';
 import type { ApiConfig } from './config';
@@ -78,6 +79,7 @@ export async function startApiServer(
   const server = createServer({ requireHostHeader: false }, listener);
   server.on('clientError', createClientErrorListener(logger));
   server.on('checkExpectation', rejectUnknownExpectation);
+  server.on('connect', rejectConnect);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {
