@@ -8,11 +8,19 @@ import type { Redis } from 'ioredis';
  * failing, so without the deadline a request could hang for as long as Redis is away.
  */
 export function requireRedis(redis: Redis, timeoutMs: number): MiddlewareHandler {
-  return (_c, next) => {
+  const checkReady = () => {
     if (redis.status !== 'ready') {
-      return Promise.reject(
-        new RedisUnavailableError(`Redis is unavailable (${redis.status}); try again shortly.`),
-      );
+      throw new RedisUnavailableError(`Redis is unavailable (${redis.status}); try again shortly.`);
+    }
+  };
+
+  return async (c, next) => {
+    checkReady();
+    // The deadline is for Redis, not for a client's slow upload, so the body is read first.
+    // Hono keeps it, and the route's own read returns the same bytes.
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
+      await c.req.arrayBuffer();
+      checkReady();
     }
     // One promise settled by whichever comes first, rather than Promise.race over a second
     // deadline promise, because every request on a Redis route passes here.
