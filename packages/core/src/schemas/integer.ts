@@ -3,9 +3,9 @@ import { z } from 'zod';
 /** Bounds of an integer field, with the message for each way a value can miss them. */
 export interface IntegerRule {
   readonly min: number;
-  /** Largest value; defaults to Number.MAX_SAFE_INTEGER, the most `z.int()` accepts. */
+  /** Largest value. Defaults to Number.MAX_SAFE_INTEGER, the largest that `z.int()` accepts. */
   readonly max?: number;
-  /** Message for a value that is not an integer; defaults to "must be an integer". */
+  /** Message for a value that is not an integer. Defaults to "must be an integer". */
   readonly typeMessage?: string;
   readonly minMessage?: string;
   readonly maxMessage?: string;
@@ -32,4 +32,16 @@ export function integerSchema(rule: IntegerRule) {
     })
     .min(rule.min, { error: minMessage })
     .max(max, { error: maxMessage });
+}
+
+/**
+ * Builds an integer schema of milliseconds: its type message names the unit, and its default
+ * minimum message reads "must be at least <min> ms".
+ */
+export function millisecondsSchema(rule: Omit<IntegerRule, 'typeMessage'>) {
+  return integerSchema({
+    typeMessage: 'must be an integer number of milliseconds',
+    minMessage: `must be at least ${rule.min} ms`,
+    ...rule,
+  });
 }

@@ -1,7 +1,7 @@
 import { PRIORITY_LIMIT, QueueKeys } from 'bullmq';
 import { parseExpression } from 'cron-parser';
 import { z } from 'zod';
-import { integerSchema } from './integer';
+import { integerSchema, millisecondsSchema } from './integer';
 import { keepJobsSchema } from './keep-jobs';
 import {
   CONTROL_CHARACTER_MESSAGE,
@@ -15,11 +15,7 @@ export const MAX_PRIORITY: number = PRIORITY_LIMIT;
 export const MAX_JOB_NAME_LENGTH = 1000;
 export const MAX_JOB_ID_LENGTH = 512;
 
-const nonNegativeMsSchema = integerSchema({
-  min: 0,
-  typeMessage: 'must be an integer number of milliseconds',
-  minMessage: 'must be >= 0',
-});
+const nonNegativeMsSchema = millisecondsSchema({ min: 0, minMessage: 'must be >= 0' });
 
 /**
  * Names BullMQ 5 gives the queue's own keys, such as `<prefix>:<queue>:wait` and `:meta`.
@@ -108,11 +104,7 @@ export function repeatDateMs(date: number | string | undefined): number | undefi
 
 const repeatSchema = z
   .strictObject({
-    every: integerSchema({
-      min: 1,
-      typeMessage: 'must be an integer number of milliseconds',
-      minMessage: 'must be at least 1 ms',
-    }).optional(),
+    every: millisecondsSchema({ min: 1 }).optional(),
     pattern: z.string({ error: 'must be a cron pattern string' }).min(1).max(256).optional(),
     limit: integerSchema({ min: 1 }).optional(),
     immediately: z.boolean().optional(),
@@ -179,11 +171,7 @@ export const jobOptionsSchema = z.strictObject({
         .max(512, { error: 'must be at most 512 characters' })
         .refine(hasNoControlCharacters, { error: CONTROL_CHARACTER_MESSAGE })
         .refine(isWellFormedText, { error: UNPAIRED_SURROGATE_MESSAGE }),
-      ttl: integerSchema({
-        min: 1,
-        typeMessage: 'must be an integer number of milliseconds',
-        minMessage: 'must be at least 1 ms',
-      }).optional(),
+      ttl: millisecondsSchema({ min: 1 }).optional(),
     })
     .optional(),
   removeOnComplete: keepJobsSchema.optional(),

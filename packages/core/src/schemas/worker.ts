@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { integerSchema } from './integer';
+import { integerSchema, millisecondsSchema } from './integer';
 import { keepJobsSchema, normalizeKeepJobs, type KeepJobs } from './keep-jobs';
 import { queueNameSchema } from './queue';
 
@@ -11,11 +11,9 @@ export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
 export const MAX_RESPONSE_BYTES_LIMIT = 6 * 1024 * 1024;
 export const MAX_WORKER_CONCURRENCY = 1000;
 
-const timeoutMsSchema = integerSchema({
+const timeoutMsSchema = millisecondsSchema({
   min: 1,
   max: MAX_ENDPOINT_TIMEOUT_MS,
-  typeMessage: 'must be an integer number of milliseconds',
-  minMessage: 'must be at least 1 ms',
   maxMessage: `must be at most ${MAX_ENDPOINT_TIMEOUT_MS} ms (15 minutes)`,
 });
 
@@ -198,11 +196,9 @@ export type Endpoint = HttpEndpoint | LambdaEndpoint;
  */
 export const MAX_TIMER_MS = 2_147_483_647;
 
-const timerMsSchema = integerSchema({
+const timerMsSchema = millisecondsSchema({
   min: 1,
   max: MAX_TIMER_MS,
-  typeMessage: 'must be an integer number of milliseconds',
-  minMessage: 'must be at least 1 ms',
   maxMessage: `must be at most ${MAX_TIMER_MS} ms (about 24.8 days), the longest timer Node.js sets`,
 });
 
