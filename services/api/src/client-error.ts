@@ -41,15 +41,20 @@ export function createClientErrorListener(logger: Logger) {
 
     const { status, code, message } = errorFor(error);
     logger.debug({ parserError: error.code, status }, 'http parser rejected a request');
-    const body = JSON.stringify({ error: { code, message } });
-    socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
-        'Content-Type: application/json\r\n' +
-        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-        'Connection: close\r\n\r\n' +
-        body,
-    );
+    endWithJsonError(socket, status, code, message);
   };
+}
+
+/** Writes a whole HTTP/1.1 response with the API's JSON error to a raw socket and closes it. */
+function endWithJsonError(socket: Duplex, status: number, code: string, message: string): void {
+  const body = JSON.stringify({ error: { code, message } });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+      'Content-Type: application/json\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
 }
 
 function jsonError(status: number, code: string, message: string): Response {
@@ -96,21 +101,14 @@ export function rejectUnknownExpectation(request: IncomingMessage, response: Ser
 }
 
 /**
- * Responds to a CONNECT request, which Node.js hands to a `connect` listener instead of the
- * request listener and otherwise closes without a response. The API is no proxy.
+ * Responds with a JSON 405 to a CONNECT request. Node.js hands CONNECT to a `connect`
+ * listener instead of the request listener, and without one it closes the socket silently.
  */
 export function rejectConnect(_request: IncomingMessage, socket: Duplex): void {
-  const body = JSON.stringify({
-    error: {
-      code: 'method_not_allowed',
-      message: 'Method CONNECT is not allowed; the API is not a proxy.',
-    },
-  });
-  socket.end(
-    'HTTP/1.1 405 Method Not Allowed\r\n' +
-      'Content-Type: application/json\r\n' +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-      'Connection: close\r\n\r\n' +
-      body,
+  endWithJsonError(
+    socket,
+    405,
+    'method_not_allowed',
+    'Method CONNECT is not allowed because the API is not a proxy.',
   );
 }
