@@ -1,9 +1,8 @@
-import { silentLogger } from '@bullpen/core';
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { cleanupPrefix, testRedisUrl, uniquePrefix } from '../../../test/support/redis';
-import { loadApiConfig } from '../src/config';
-import { startApiServer, type ApiServer } from '../src/server';
+import type { ApiServer } from '../src/server';
+import { startLoopbackApi } from './harness';
 
 // Drives a real API server over HTTP the way a BullMQ Proxy client does: same paths,
 // methods, bodies and status codes, reading the job JSON BullMQ's Job.toJSON() produces.
@@ -26,16 +25,7 @@ async function call(method: string, path: string, body?: unknown, token = TOKEN)
 beforeAll(async () => {
   prefix = uniquePrefix('compat');
   redis = new Redis(testRedisUrl());
-  server = await startApiServer(
-    loadApiConfig({
-      REDIS_URL: testRedisUrl(),
-      QUEUE_PREFIX: prefix,
-      AUTH_TOKENS: TOKEN,
-      PORT: '0',
-      HOST: '127.0.0.1',
-    }),
-    { logger: silentLogger() },
-  );
+  server = await startLoopbackApi(prefix, { AUTH_TOKENS: TOKEN });
 });
 
 afterAll(async () => {

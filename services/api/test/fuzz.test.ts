@@ -1,14 +1,13 @@
-import { JOB_STATES, silentLogger, WorkerRegistry } from '@bullpen/core';
+import { JOB_STATES, WorkerRegistry } from '@bullpen/core';
 import { PRIORITY_LIMIT, Queue, QueueKeys, Worker } from 'bullmq';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { STATUS_CODES } from 'node:http';
 import net from 'node:net';
 import { testRedisUrl, uniquePrefix } from '../../../test/support/redis';
-import { loadApiConfig } from '../src/config';
 import { MAX_JSON_DEPTH } from '../src/json-text';
-import { startApiServer, type ApiServer } from '../src/server';
-import { TOKEN, createHarness, json, type Harness } from './harness';
+import type { ApiServer } from '../src/server';
+import { TOKEN, createHarness, json, startLoopbackApi, type Harness } from './harness';
 
 // Sends generated requests to every route and checks each response against a verdict that
 // the generator computes from the documented rules, independently of the API's own schemas.
@@ -179,7 +178,7 @@ const RESERVED_HEADERS = [
 const QUEUE_KEY_NAMES = new Set(Object.keys(new QueueKeys('bull').getKeys('queue')));
 const MAX_TIMEOUT_MS = 15 * 60 * 1000;
 const MAX_RESPONSE_BYTES = 6 * 1024 * 1024;
-/** Longest delay a Node.js timer takes; BullMQ sets timers from the worker's ms options. */
+/** Maximum delay of a Node.js timer. BullMQ sets timers from the worker's ms options. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function plain(value: unknown): unknown {
@@ -2427,16 +2426,7 @@ describe('HTTP parser rejections', () => {
   let server: ApiServer;
 
   beforeAll(async () => {
-    server = await startApiServer(
-      loadApiConfig({
-        REDIS_URL: testRedisUrl(),
-        PORT: '0',
-        HOST: '127.0.0.1',
-        AUTH_TOKENS: TOKEN,
-        QUEUE_PREFIX: uniquePrefix('parser'),
-      }),
-      { logger: silentLogger() },
-    );
+    server = await startLoopbackApi(uniquePrefix('parser'));
   });
 
   afterAll(async () => {

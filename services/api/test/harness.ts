@@ -4,6 +4,7 @@ import { cleanupPrefix, testRedisUrl, uniquePrefix } from '../../../test/support
 import { createApp } from '../src/app';
 import { loadApiConfig, type ApiConfig } from '../src/config';
 import { createApiRedis } from '../src/redis-connection';
+import { startApiServer, type ApiServer } from '../src/server';
 
 export const TOKEN = 'test-api-token';
 export const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -66,4 +67,23 @@ export async function createHarness(
 
 export async function json<T = Record<string, unknown>>(response: Response): Promise<T> {
   return (await response.json()) as T;
+}
+
+/**
+ * Starts a real API server on a free loopback port against the shared test Redis, logging
+ * nothing. `env` overrides the configuration variables.
+ */
+export function startLoopbackApi(
+  queuePrefix: string,
+  env: Record<string, string> = {},
+): Promise<ApiServer> {
+  const config = loadApiConfig({
+    REDIS_URL: testRedisUrl(),
+    PORT: '0',
+    HOST: '127.0.0.1',
+    AUTH_TOKENS: TOKEN,
+    QUEUE_PREFIX: queuePrefix,
+    ...env,
+  });
+  return startApiServer(config, { logger: silentLogger() });
 }

@@ -1,11 +1,9 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import net from 'node:net';
-import { silentLogger } from '@bullpen/core';
 import { cleanupPrefix, testRedisUrl, uniquePrefix } from '../../../test/support/redis';
-import { loadApiConfig } from '../src/config';
-import { startApiServer, type ApiServer } from '../src/server';
-import { TOKEN } from './harness';
+import type { ApiServer } from '../src/server';
+import { startLoopbackApi, TOKEN } from './harness';
 
 const REDIS_TIMEOUT_MS = 300;
 /** Pause in the middle of the body, well past the Redis deadline. */
@@ -17,17 +15,7 @@ const prefix = uniquePrefix('slow-body');
 
 beforeAll(async () => {
   redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
-  server = await startApiServer(
-    loadApiConfig({
-      REDIS_URL: testRedisUrl(),
-      PORT: '0',
-      HOST: '127.0.0.1',
-      AUTH_TOKENS: TOKEN,
-      QUEUE_PREFIX: prefix,
-      REDIS_TIMEOUT_MS: String(REDIS_TIMEOUT_MS),
-    }),
-    { logger: silentLogger() },
-  );
+  server = await startLoopbackApi(prefix, { REDIS_TIMEOUT_MS: String(REDIS_TIMEOUT_MS) });
 });
 
 afterAll(async () => {
@@ -49,7 +37,7 @@ function postInTwoParts(path: string, body: string): Promise<string> {
       socket.write(head + body.slice(0, half));
       setTimeout(() => socket.write(body.slice(half)), UPLOAD_PAUSE_MS);
     });
-    socket.setTimeout(10_000, () => socket.destroy(new Error('no reply within 10 s')));
+    socket.setTimeout(10_000, () => socket.destroy(new Error('timed out: no reply within 10 s')));
     socket.on('data', (chunk) => chunks.push(chunk));
     socket.on('error', reject);
     socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
