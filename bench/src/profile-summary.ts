@@ -133,7 +133,7 @@ function readOptions(): { file: string; top: number; skipUs: number } {
     process.exit(2);
   }
 
-  // pnpm --filter runs this script in bench/, so a relative path starts at the repository root.
+  // pnpm --filter runs this script in bench/, so a relative path is taken from the repository root.
   const file = path.resolve(REPO_ROOT, fileArgument);
   if (!fs.existsSync(file) || !fs.statSync(file).isFile()) {
     console.error(

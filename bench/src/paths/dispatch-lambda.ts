@@ -93,9 +93,9 @@ async function warmUpHost(host: LambdaHost, count: number, context: BenchContext
     endpoint: host.url,
     region: 'us-east-1',
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    // The warm-up measures nothing, so the SDK may retry it. NOTE: on a 2-core machine at a
-    // load average of 10 to 19, a warm-up call failed once with ECONNRESET and once with
-    // "socket hang up", failing the whole path; the cause of those resets is not known.
+    // The warm-up measures nothing, so the SDK may retry it. NOTE: at a load average of 10 to
+    // 19 on 2 cores, one warm-up call failed with ECONNRESET and one with "socket hang up",
+    // and each failure ended the path. The cause of those resets is not known.
     maxAttempts: WARMUP_MAX_ATTEMPTS,
     requestHandler: new NodeHttpHandler({
       httpAgent: new http.Agent({ keepAlive: true, maxSockets: count }),

@@ -254,8 +254,8 @@ export class QueueWorkers implements RegistrySink {
     binding.worker = worker;
     worker.on('error', this.workerErrorLogger(slot.name));
     // A stalled job lost its lock, usually because the dispatcher that ran it died. BullMQ
-    // moves it back to waiting and it runs again, so the endpoint gets a second call. A job
-    // past `maxStalledCount` stalls is instead marked to fail when next fetched (BullMQ 5.81).
+    // moves it back to waiting and it runs again, so the endpoint gets a second call. A job that
+    // stalled more than `maxStalledCount` times is marked to fail when next fetched (BullMQ 5.81).
     worker.on('stalled', (jobId: string) => {
       this.settings.logger.warn({ queue: slot.name, jobId }, 'stalled job moved back to waiting');
     });
