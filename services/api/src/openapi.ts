@@ -47,10 +47,18 @@ function withSharedChecks(route: RouteConfig): RouteConfig {
         : 'Missing or invalid API token',
       errorResponseSchema,
     ),
-    503: responseJson(
-      'Redis is unavailable or out of memory; retry after the Retry-After header (seconds)',
-      errorResponseSchema,
-    ),
+    503: {
+      ...responseJson(
+        'Redis is unavailable or out of memory; retry after the Retry-After header (seconds)',
+        errorResponseSchema,
+      ),
+      headers: {
+        'Retry-After': {
+          description: 'Seconds to wait before retrying',
+          schema: { type: 'integer', minimum: 1 },
+        },
+      },
+    },
   };
   if (route.request?.body) {
     shared[413] = responseJson('The body is larger than MAX_BODY_BYTES', errorResponseSchema);
@@ -60,5 +68,10 @@ function withSharedChecks(route: RouteConfig): RouteConfig {
   const responses = { ...route.responses };
   for (const [status, response] of Object.entries(shared)) responses[status] ??= response;
   const scheme = isCallback ? JOB_TOKEN_SCHEME : API_TOKEN_SCHEME;
-  return { ...route, security: [{ [scheme]: [] }], responses };
+  // Each route with a body rejects a request without one. The log route reads an empty
+  // text/plain body as an empty line.
+  const request = route.request?.body
+    ? { ...route.request, body: { required: true, ...route.request.body } }
+    : route.request;
+  return { ...route, request, security: [{ [scheme]: [] }], responses };
 }

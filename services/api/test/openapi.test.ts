@@ -1,8 +1,13 @@
 import { createHarness, json, type Harness } from './harness';
 
+interface MediaType {
+  schema: { type?: string; maxLength?: number };
+}
+
 interface Operation {
   security?: Record<string, string[]>[];
-  responses: Record<string, { description: string }>;
+  requestBody?: { required?: boolean; content: Record<string, MediaType> };
+  responses: Record<string, { description: string; headers?: Record<string, unknown> }>;
 }
 
 interface OpenApiDocument {
@@ -49,6 +54,31 @@ describe('OpenAPI document', () => {
     expect(Object.keys(addJobs.responses).sort()).toEqual(
       ['200', '400', '401', '413', '415', '503'].sort(),
     );
+  });
+
+  test('marks every request body as required', () => {
+    const bodies = Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.entries(methods)
+        .filter(([, found]) => found.requestBody)
+        .map(([method, found]) => [`${method} ${path}`, found.requestBody?.required]),
+    );
+
+    expect(bodies.length).toBeGreaterThanOrEqual(4);
+    expect(bodies.filter(([, required]) => required !== true)).toEqual([]);
+  });
+
+  test('declares Retry-After on a Redis 503', () => {
+    const addJobs = operation('/queues/{queue}/jobs', 'post');
+
+    expect(addJobs.responses['503']?.headers).toHaveProperty('Retry-After');
+  });
+
+  test('states the log line limit for both media types', () => {
+    const addLog = operation('/queues/{queue}/jobs/{id}/logs', 'post');
+    const content = addLog.requestBody?.content ?? {};
+
+    expect(content['application/json']?.schema.maxLength).toBe(16 * 1024);
+    expect(content['text/plain']?.schema.maxLength).toBe(16 * 1024);
   });
 
   test('leaves body errors out of a read route', () => {

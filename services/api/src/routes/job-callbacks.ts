@@ -12,6 +12,7 @@ import {
   jobParamsSchema,
   logLineSchema,
   logsQuerySchema,
+  MAX_LOG_LINE_CHARS,
   okResponseSchema,
 } from './schemas';
 
@@ -41,7 +42,7 @@ const addLogRoute = createRoute({
     body: {
       content: {
         'application/json': { schema: logLineSchema },
-        'text/plain': { schema: z.string() },
+        'text/plain': { schema: z.string().max(MAX_LOG_LINE_CHARS) },
       },
     },
   },
