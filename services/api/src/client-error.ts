@@ -1,6 +1,11 @@
 import type { Logger } from '@bullpen/core';
 import { RequestError } from '@hono/node-server';
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  STATUS_CODES,
+  type IncomingMessage,
+  type RequestListener,
+  type ServerResponse,
+} from 'node:http';
 import type { Duplex } from 'node:stream';
 
 function errorFor(error: NodeJS.ErrnoException): { status: number; code: string; message: string } {
@@ -111,4 +116,41 @@ export function rejectConnect(_request: IncomingMessage, socket: Duplex): void {
     'method_not_allowed',
     'Method CONNECT is not allowed because the API is not a proxy.',
   );
+}
+
+/** Counts the Host field lines of a request. Node.js keeps only the first in `headers`. */
+function countHostLines(rawHeaders: readonly string[]): number {
+  let count = 0;
+  for (let index = 0; index < rawHeaders.length; index += 2) {
+    const name = rawHeaders[index] as string;
+    if (name.length === 4 && name.toLowerCase() === 'host') count += 1;
+  }
+  return count;
+}
+
+/**
+ * Wraps a request listener so that a request with two or more Host field lines gets a JSON
+ * 400, as RFC 9112 section 3.2 requires. Node.js would pass it on with the first value.
+ */
+export function rejectRepeatedHost(listener: RequestListener, logger: Logger): RequestListener {
+  return (request, response) => {
+    const hostLines = countHostLines(request.rawHeaders);
+    if (hostLines <= 1) {
+      listener(request, response);
+      return;
+    }
+    logger.debug({ hostLines, status: 400 }, 'rejected a request with repeated Host headers');
+    const body = JSON.stringify({
+      error: {
+        code: 'bad_request',
+        message: 'The request has more than one Host header; send exactly one.',
+      },
+    });
+    response.writeHead(400, {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(body),
+      Connection: 'close',
+    });
+    response.end(body);
+  };
 }

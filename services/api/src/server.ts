@@ -8,6 +8,7 @@ import {
   createClientErrorListener,
   createRequestErrorHandler,
   rejectConnect,
+  rejectRepeatedHost,
   rejectUnknownExpectation,
 } from './client-error';
 import type { ApiConfig } from './config';
@@ -73,9 +74,10 @@ export async function startApiServer(
 
   // Node.js sends an empty 400 for a request without a Host header unless requireHostHeader
   // is off. With it off, the request listener rejects such a request with a JSON error.
-  const listener = getRequestListener(app.fetch, {
-    errorHandler: createRequestErrorHandler(logger),
-  });
+  const listener = rejectRepeatedHost(
+    getRequestListener(app.fetch, { errorHandler: createRequestErrorHandler(logger) }),
+    logger,
+  );
   const server = createServer({ requireHostHeader: false }, listener);
   server.on('clientError', createClientErrorListener(logger));
   server.on('checkExpectation', rejectUnknownExpectation);

@@ -2488,6 +2488,11 @@ describe('HTTP parser rejections', () => {
       requestLines(['GET /workers HTTP/1.1', 'Host: a b', 'Connection: close']),
       400,
     ],
+    [
+      'two Host headers',
+      requestLines(['GET /workers HTTP/1.1', 'Host: a', 'host: b', 'Connection: close']),
+      400,
+    ],
     ['CONNECT', requestLines(['CONNECT 127.0.0.1:80 HTTP/1.1', 'Host: 127.0.0.1:80']), 405],
     [
       'unknown Expect header',
