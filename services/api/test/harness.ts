@@ -4,7 +4,7 @@ import { cleanupPrefix, testRedisUrl, uniquePrefix } from '../../../test/support
 import { createApp } from '../src/app';
 import { loadApiConfig, type ApiConfig } from '../src/config';
 import { createApiRedis } from '../src/redis-connection';
-import { startApiServer, type ApiServer } from '../src/server';
+import { startApiServer, type ApiServer, type ApiServerOptions } from '../src/server';
 
 export const TOKEN = 'test-api-token';
 export const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -71,11 +71,12 @@ export async function json<T = Record<string, unknown>>(response: Response): Pro
 
 /**
  * Starts a real API server on a free loopback port against the shared test Redis, logging
- * nothing. `env` overrides the configuration variables.
+ * nothing unless `options` gives a logger. `env` overrides the configuration variables.
  */
 export function startLoopbackApi(
   queuePrefix: string,
   env: Record<string, string> = {},
+  options: ApiServerOptions = {},
 ): Promise<ApiServer> {
   const config = loadApiConfig({
     REDIS_URL: testRedisUrl(),
@@ -85,5 +86,5 @@ export function startLoopbackApi(
     QUEUE_PREFIX: queuePrefix,
     ...env,
   });
-  return startApiServer(config, { logger: silentLogger() });
+  return startApiServer(config, { logger: silentLogger(), ...options });
 }

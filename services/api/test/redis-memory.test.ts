@@ -1,9 +1,8 @@
-import { silentLogger } from '@bullpen/core';
 import { Redis } from 'ioredis';
 import { startPrivateRedis, type PrivateRedis } from '../../../test/support/redis';
 import { cleanupsAfterEach } from '../../../test/support/cleanups';
-import { loadApiConfig } from '../src/config';
-import { startApiServer, type ApiServer, type ApiServerOptions } from '../src/server';
+import type { ApiServer, ApiServerOptions } from '../src/server';
+import { startLoopbackApi } from './harness';
 import { captureLogger } from './capture-logger';
 import { callRoute, type Reply, type RouteCall } from './route-call';
 
@@ -64,18 +63,13 @@ const cleanups = cleanupsAfterEach();
 
 /** Starts a private Redis, an API server on it and an admin client for the test's commands. */
 async function startStack(
-  options: ApiServerOptions = { logger: silentLogger() },
+  options: ApiServerOptions = {},
 ): Promise<{ redis: PrivateRedis; server: ApiServer; admin: Redis }> {
   const redis = await startPrivateRedis();
   cleanups.push(() => redis.stop());
-  const server = await startApiServer(
-    loadApiConfig({
-      REDIS_URL: redis.url,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      AUTH_TOKENS: TOKEN,
-      QUEUE_PREFIX,
-    }),
+  const server = await startLoopbackApi(
+    QUEUE_PREFIX,
+    { REDIS_URL: redis.url, AUTH_TOKENS: TOKEN },
     options,
   );
   cleanups.push(() => server.close());

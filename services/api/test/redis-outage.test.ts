@@ -1,4 +1,3 @@
-import { silentLogger } from '@bullpen/core';
 import { Redis } from 'ioredis';
 import {
   restartPrivateRedisOnPort,
@@ -7,8 +6,8 @@ import {
   type PrivateRedis,
 } from '../../../test/support/redis';
 import { cleanupsAfterEach } from '../../../test/support/cleanups';
-import { loadApiConfig } from '../src/config';
-import { startApiServer, type ApiServer } from '../src/server';
+import type { ApiServer } from '../src/server';
+import { startLoopbackApi } from './harness';
 import { callRoute, type Reply, type RouteCall } from './route-call';
 import { startRedisProxy } from '../../../test/support/redis-proxy';
 
@@ -164,16 +163,7 @@ async function startApi(
   redisUrl: string,
   queuePrefix = uniquePrefix('outage'),
 ): Promise<ApiServer> {
-  return startApiServer(
-    loadApiConfig({
-      REDIS_URL: redisUrl,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      AUTH_TOKENS: TOKEN,
-      QUEUE_PREFIX: queuePrefix,
-    }),
-    { logger: silentLogger() },
-  );
+  return startLoopbackApi(queuePrefix, { REDIS_URL: redisUrl, AUTH_TOKENS: TOKEN });
 }
 
 /** Opens a client to `redis` for the test's own commands. The test's cleanup closes it. */
