@@ -9,11 +9,15 @@ import path from 'node:path';
 const REPO_ROOT = path.resolve(__dirname, '../..');
 const BENCH_DIR = path.join(REPO_ROOT, 'bench');
 
-function runScript(script: string, args: string[]): { status: number | null; output: string } {
+function runScript(
+  script: string,
+  args: string[],
+  timeoutMs = 30_000,
+): { status: number | null; output: string } {
   const result = spawnSync(process.execPath, ['--import', 'tsx', `src/${script}.ts`, ...args], {
     cwd: BENCH_DIR,
     encoding: 'utf8',
-    timeout: 30_000,
+    timeout: timeoutMs,
   });
   return { status: result.status, output: result.stdout + result.stderr };
 }
@@ -158,4 +162,41 @@ describe('gc-summary', () => {
     expect(status).toBe(2);
     expect(output).toContain('directory not found');
   });
+});
+
+const hasValgrind = !spawnSync('valgrind', ['--version'], { stdio: 'ignore' }).error;
+
+describe('instructions', () => {
+  test('exits 2 on an unknown server', () => {
+    const { status, output } = runScript('instructions', ['--server', 'nginx']);
+
+    expect(status).toBe(2);
+    expect(output).toContain('--server must be api or minimal, got "nginx"');
+  });
+
+  test('exits 2 on a zero post count', () => {
+    const { status, output } = runScript('instructions', ['--posts', '0']);
+
+    expect(status).toBe(2);
+    expect(output).toContain('--posts must be an integer from 1 to 1000000, got "0"');
+  });
+
+  // Skipped where valgrind is missing: the count runs the server under callgrind.
+  (hasValgrind ? test : test.skip)(
+    'counts instructions of the minimal server',
+    () => {
+      // The script inherits REDIS_URL from the test run, so it uses the shared test Redis.
+      const { status, output } = runScript(
+        'instructions',
+        ['--server', 'minimal', '--runs', '1', '--posts', '200', '--warmup', '300'],
+        170_000,
+      );
+
+      expect(status).toBe(0);
+      const row = /\| minimal node:http server \| ([\d.]+)k \|/.exec(output);
+      expect(row).not.toBeNull();
+      expect(Number(row![1])).toBeGreaterThan(10);
+    },
+    180_000,
+  );
 });
