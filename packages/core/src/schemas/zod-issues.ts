@@ -11,9 +11,14 @@ function describeValue(value: unknown): string {
   } catch {
     text = String(value);
   }
-  return text.length > MAX_VALUE_PREVIEW_CHARS
-    ? `${text.slice(0, MAX_VALUE_PREVIEW_CHARS)}... (${text.length} characters)`
-    : text;
+  if (text.length <= MAX_VALUE_PREVIEW_CHARS) return text;
+  // A string's length is given in code points, as zod's length rules count it, and without
+  // the quotes and escapes of its JSON text.
+  const size =
+    typeof value === 'string'
+      ? `${[...value].length} characters`
+      : `${text.length} characters of JSON`;
+  return `${text.slice(0, MAX_VALUE_PREVIEW_CHARS)}... (${size})`;
 }
 
 function readPath(input: unknown, path: readonly PropertyKey[]): unknown {
