@@ -23,6 +23,19 @@ export function registerSecuritySchemes(app: ApiApp): void {
   });
 }
 
+/** Adds the Retry-After header, which every 503 caused by Redis carries, to a response. */
+export function withRetryAfter(response: ResponseConfig): ResponseConfig {
+  return {
+    ...response,
+    headers: {
+      'Retry-After': {
+        description: 'Seconds to wait before retrying',
+        schema: { type: 'integer', minimum: 1 },
+      },
+    },
+  };
+}
+
 /**
  * Registers a route in the OpenAPI document together with what the shared middleware adds to
  * it: its bearer scheme and the error responses of the path, query, token, body and Redis
@@ -47,18 +60,12 @@ function withSharedChecks(route: RouteConfig): RouteConfig {
         : 'Missing or invalid API token',
       errorResponseSchema,
     ),
-    503: {
-      ...responseJson(
+    503: withRetryAfter(
+      responseJson(
         'Redis is unavailable or out of memory; retry after the Retry-After header (seconds)',
         errorResponseSchema,
       ),
-      headers: {
-        'Retry-After': {
-          description: 'Seconds to wait before retrying',
-          schema: { type: 'integer', minimum: 1 },
-        },
-      },
-    },
+    ),
   };
   if (route.request?.body) {
     shared[413] = responseJson('The body is larger than MAX_BODY_BYTES', errorResponseSchema);

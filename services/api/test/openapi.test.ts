@@ -67,10 +67,18 @@ describe('OpenAPI document', () => {
     expect(bodies.filter(([, required]) => required !== true)).toEqual([]);
   });
 
-  test('declares Retry-After on a Redis 503', () => {
-    const addJobs = operation('/queues/{queue}/jobs', 'post');
+  test('declares Retry-After on every 503', () => {
+    const unavailable = Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.entries(methods)
+        .filter(([, found]) => found.responses['503'])
+        .map(([method, found]) => ({
+          operation: `${method} ${path}`,
+          headers: found.responses['503']?.headers ?? {},
+        })),
+    );
 
-    expect(addJobs.responses['503']?.headers).toHaveProperty('Retry-After');
+    expect(unavailable.map(({ operation }) => operation)).toContain('get /ready');
+    expect(unavailable.filter(({ headers }) => !('Retry-After' in headers))).toEqual([]);
   });
 
   test('states the log line limit for both media types', () => {

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { responseJson, type ApiApp, type ApiDeps } from '../deps';
-import { registerDocumentedRoute } from '../openapi';
+import { registerDocumentedRoute, withRetryAfter } from '../openapi';
 import { errorResponseSchema } from './schemas';
 
 const healthRoute = createRoute({
@@ -16,7 +16,7 @@ const readyRoute = createRoute({
   summary: 'Redis answers (no auth)',
   responses: {
     200: responseJson('Ready', z.object({ status: z.literal('ready') })),
-    503: responseJson('Redis is unavailable', errorResponseSchema),
+    503: withRetryAfter(responseJson('Redis is unavailable', errorResponseSchema)),
   },
 });
 
