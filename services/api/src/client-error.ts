@@ -129,6 +129,17 @@ function countHostLines(rawHeaders: readonly string[]): number {
 }
 
 /**
+ * Returns a `checkContinue` listener that sends 100 Continue only to a request with at most
+ * one Host field line, so a client whose request will be rejected sends no body.
+ */
+export function continueUnlessRepeatedHost(listener: RequestListener): RequestListener {
+  return (request, response) => {
+    if (countHostLines(request.rawHeaders) <= 1) response.writeContinue();
+    listener(request, response);
+  };
+}
+
+/**
  * Wraps a request listener so that a request with two or more Host field lines gets a JSON
  * 400, as RFC 9112 section 3.2 requires. Node.js would pass it on with the first value.
  */

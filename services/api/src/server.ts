@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import type { AddressInfo } from 'node:net';
 import { createApp, type AppOptions } from './app';
 import {
+  continueUnlessRepeatedHost,
   createClientErrorListener,
   createRequestErrorHandler,
   rejectConnect,
@@ -80,6 +81,7 @@ export async function startApiServer(
   );
   const server = createServer({ requireHostHeader: false }, listener);
   server.on('clientError', createClientErrorListener(logger));
+  server.on('checkContinue', continueUnlessRepeatedHost(listener));
   server.on('checkExpectation', rejectUnknownExpectation);
   server.on('connect', rejectConnect);
   await new Promise<void>((resolve, reject) => {

@@ -2,9 +2,9 @@ import { JOB_STATES, WorkerRegistry } from '@bullpen/core';
 import { PRIORITY_LIMIT, Queue, QueueKeys, Worker } from 'bullmq';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
-import { STATUS_CODES } from 'node:http';
+import http, { STATUS_CODES } from 'node:http';
 import net from 'node:net';
-import { testRedisUrl, uniquePrefix } from '../../../test/support/redis';
+import { cleanupPrefix, testRedisUrl, uniquePrefix } from '../../../test/support/redis';
 import { MAX_JSON_DEPTH } from '../src/json-text';
 import type { ApiServer } from '../src/server';
 import { TOKEN, createHarness, json, startLoopbackApi, type Harness } from './harness';
@@ -2423,14 +2423,19 @@ describe('API input regressions', () => {
 
 // Requests Node's HTTP parser rejects never reach the app, so they go to a real server.
 describe('HTTP parser rejections', () => {
+  const prefix = uniquePrefix('parser');
   let server: ApiServer;
 
   beforeAll(async () => {
-    server = await startLoopbackApi(uniquePrefix('parser'));
+    server = await startLoopbackApi(prefix);
   });
 
   afterAll(async () => {
     await server?.close();
+    // The 100 Continue test adds a job.
+    const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: 1 });
+    await cleanupPrefix(redis, prefix);
+    redis.disconnect();
   });
 
   /** Sends raw bytes and returns everything the server wrote before it closed. */
@@ -2505,6 +2510,47 @@ describe('HTTP parser rejections', () => {
       417,
     ],
   ];
+
+  test('sends 100 Continue to one Host header', async () => {
+    const status = await new Promise<number | undefined>((resolve, reject) => {
+      const request = http.request({
+        host: '127.0.0.1',
+        port: server.port,
+        method: 'POST',
+        path: '/queues/continue/jobs',
+        headers: {
+          authorization: API_AUTH,
+          'content-type': 'application/json',
+          expect: '100-continue',
+        },
+      });
+      // The body goes out only after the server's 100 Continue.
+      request.on('continue', () => request.end('[{"name":"n"}]'));
+      request.on('response', (response) => {
+        response.resume();
+        resolve(response.statusCode);
+      });
+      request.on('error', reject);
+      request.setTimeout(5000, () => request.destroy(new Error('no response within 5000 ms')));
+    });
+
+    expect(status).toBe(200);
+  });
+
+  test('sends no 100 Continue to two Host headers', async () => {
+    const reply = await sendRaw(
+      requestLines([
+        'POST /queues/q/jobs HTTP/1.1',
+        'Host: a',
+        'Host: b',
+        'Expect: 100-continue',
+        'Content-Length: 2',
+      ]),
+    );
+
+    expect(reply.startsWith('HTTP/1.1 400 Bad Request\r\n')).toBe(true);
+    expect(reply).not.toContain('100 Continue');
+  });
 
   test.each(cases)('%s gets a JSON error', async (_name, bytes, status) => {
     const reply = await sendRaw(bytes);
