@@ -174,11 +174,18 @@ describe('instructions', () => {
     expect(output).toContain('--server must be api or minimal, got "nginx"');
   });
 
+  test('exits 2 on a post count in exponent form', () => {
+    const { status, output } = runScript('instructions', ['--posts', '1e4']);
+
+    expect(status).toBe(2);
+    expect(output).toContain('got "1e4"');
+  });
+
   test('exits 2 on a zero post count', () => {
     const { status, output } = runScript('instructions', ['--posts', '0']);
 
     expect(status).toBe(2);
-    expect(output).toContain('--posts must be an integer from 1 to 1000000, got "0"');
+    expect(output).toContain('--posts must be a whole number from 1000 to 1000000, got "0"');
   });
 
   // Skipped where valgrind is missing: the count runs the server under callgrind.
@@ -188,7 +195,7 @@ describe('instructions', () => {
       // The script inherits REDIS_URL from the test run, so it uses the shared test Redis.
       const { status, output } = runScript(
         'instructions',
-        ['--server', 'minimal', '--runs', '1', '--posts', '200', '--warmup', '300'],
+        ['--server', 'minimal', '--runs', '1', '--posts', '1000', '--warmup', '1000'],
         170_000,
       );
 

@@ -16,4 +16,5 @@ export default async function globalSetup(): Promise<void> {
   const redis = await startLocalRedis({ dataDir });
   process.env.REDIS_URL = redis.url;
   (globalThis as Record<string, unknown>).__bullpenRedis = redis;
+  (globalThis as Record<string, unknown>).__bullpenRedisDataDir = dataDir;
 }

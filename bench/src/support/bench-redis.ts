@@ -53,12 +53,16 @@ export async function openBenchRedis(redisUrl: string | undefined): Promise<Benc
     version,
     deleteQueueKeys: (queue) => deleteMatchingKeys(client, `${escapeGlob(`${prefix}:${queue}`)}:*`),
     close: async () => {
-      await deleteMatchingKeys(client, `${escapeGlob(prefix)}:*`);
-      const registry = registryKeys(prefix);
-      await client.unlink(registry.workers, registry.events);
-      client.disconnect();
-      await local?.stop();
-      if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+      // After a Ctrl-C has stopped the private Redis, the deletes fail, and its folder still goes.
+      try {
+        await deleteMatchingKeys(client, `${escapeGlob(prefix)}:*`);
+        const registry = registryKeys(prefix);
+        await client.unlink(registry.workers, registry.events);
+      } finally {
+        client.disconnect();
+        await local?.stop();
+        if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+      }
     },
   };
 }
