@@ -62,6 +62,22 @@ function endWithJsonError(socket: Duplex, status: number, code: string, message:
   );
 }
 
+/** Sends the API's JSON error on a Node.js response and closes the connection after it. */
+function endResponseWithJsonError(
+  response: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+): void {
+  const body = JSON.stringify({ error: { code, message } });
+  response.writeHead(status, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(body),
+    Connection: 'close',
+  });
+  response.end(body);
+}
+
 function jsonError(status: number, code: string, message: string): Response {
   return Response.json({ error: { code, message } }, { status });
 }
@@ -91,18 +107,12 @@ export function createRequestErrorHandler(logger: Logger) {
  * this listener, Node.js sends an empty 417.
  */
 export function rejectUnknownExpectation(request: IncomingMessage, response: ServerResponse): void {
-  const body = JSON.stringify({
-    error: {
-      code: 'expectation_failed',
-      message: `Unsupported Expect header "${String(request.headers.expect).slice(0, 100)}"; send only "Expect: 100-continue" or none.`,
-    },
-  });
-  response.writeHead(417, {
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(body),
-    Connection: 'close',
-  });
-  response.end(body);
+  endResponseWithJsonError(
+    response,
+    417,
+    'expectation_failed',
+    `Unsupported Expect header "${String(request.headers.expect).slice(0, 100)}"; send only "Expect: 100-continue" or none.`,
+  );
 }
 
 /**
@@ -151,17 +161,11 @@ export function rejectRepeatedHost(listener: RequestListener, logger: Logger): R
       return;
     }
     logger.debug({ hostLines, status: 400 }, 'rejected a request with repeated Host headers');
-    const body = JSON.stringify({
-      error: {
-        code: 'bad_request',
-        message: 'The request has more than one Host header; send exactly one.',
-      },
-    });
-    response.writeHead(400, {
-      'Content-Type': 'application/json',
-      'Content-Length': Buffer.byteLength(body),
-      Connection: 'close',
-    });
-    response.end(body);
+    endResponseWithJsonError(
+      response,
+      400,
+      'bad_request',
+      'The request has more than one Host header; send exactly one.',
+    );
   };
 }
