@@ -174,7 +174,7 @@ describe('instructions', () => {
     expect(output).toContain('--server must be api or minimal, got "nginx"');
   });
 
-  test('exits 2 on a post count in exponent form', () => {
+  test('exits 2 on exponent notation', () => {
     const { status, output } = runScript('instructions', ['--posts', '1e4']);
 
     expect(status).toBe(2);
@@ -192,7 +192,7 @@ describe('instructions', () => {
   (hasValgrind ? test : test.skip)(
     'counts instructions of the minimal server',
     () => {
-      // The script inherits REDIS_URL from the test run, so it uses the shared test Redis.
+      // The script inherits REDIS_URL from the test run, so it uses the test run's Redis.
       const { status, output } = runScript(
         'instructions',
         ['--server', 'minimal', '--runs', '1', '--posts', '1000', '--warmup', '1000'],
