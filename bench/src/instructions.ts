@@ -18,6 +18,7 @@ import autocannon from 'autocannon';
 import { INGEST_JOB } from './support/bench-job';
 import { openBenchRedis, type BenchRedis } from './support/bench-redis';
 import { REPO_ROOT } from './support/child-process';
+import { installInterruptHandlers, onInterrupt } from './support/interrupt';
 import { summarize } from './support/stats';
 
 const { readServiceNodeFlags } = require('../../scripts/lib/service-node-flags.cjs') as {
@@ -54,9 +55,6 @@ interface Options {
   readonly jobsPerPost: number;
   readonly connections: number;
 }
-
-/** The server process of the count in progress, killed when the tool is interrupted. */
-let runningServer: ChildProcess | undefined;
 
 function fail(message: string): never {
   console.error(`instructions: ${message}\n${USAGE}`);
@@ -229,10 +227,14 @@ async function countPerPost(
     ],
     { cwd: REPO_ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  runningServer = child;
   const output: string[] = [];
   child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const removeCleanup = onInterrupt(() => {
+    child.kill('SIGKILL');
+    return exited;
+  });
+  void exited.then(removeCleanup);
   // vgdb names its pipes after the USER and HOST variables of the valgrind process.
   const controlEnv = { PATH: childEnv.PATH, ...(env.HOST ? { HOST: env.HOST } : {}) };
   const control = (...args: string[]) =>
@@ -268,17 +270,12 @@ function formatCount(value: number): string {
 async function main(): Promise<void> {
   const options = readOptions();
   requireValgrind();
+  installInterruptHandlers((message) => console.error(`instructions: ${message}`));
   const redis = await openBenchRedis(process.env.REDIS_URL);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bullpen-instructions-'));
   const counts = new Map<ServerName, number[]>(options.servers.map((server) => [server, []]));
-  // On Ctrl-C or SIGTERM, the tool kills the server, stops a private Redis and deletes its files.
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      runningServer?.kill('SIGKILL');
-      fs.rmSync(workDir, { recursive: true, force: true });
-      void redis.close().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-    });
-  }
+  // On Ctrl-C or SIGTERM, the tool kills the server, deletes its files and closes Redis.
+  onInterrupt(async () => fs.rmSync(workDir, { recursive: true, force: true }));
   try {
     for (let run = 1; run <= options.runs; run += 1) {
       // The order alternates, as in pnpm bench, so a drift in the machine hits both servers.

@@ -10,6 +10,7 @@ import { benchIngest } from './paths/ingest';
 import { benchLatency } from './paths/latency';
 import { openBenchRedis } from './support/bench-redis';
 import type { BenchContext, BullpenService } from './support/context';
+import { installInterruptHandlers, isInterrupted } from './support/interrupt';
 import { describeMachine } from './support/machine';
 import { failedReport, renderTable, type PathReport } from './support/report';
 import { RESULTS_DOC, renderResults, writeResults } from './support/results-doc';
@@ -140,6 +141,8 @@ async function main(): Promise<void> {
     return;
   }
 
+  const log = (message: string) => console.error(`[bench] ${message}`);
+  installInterruptHandlers(log);
   const startedAt = new Date();
   const redis = await openBenchRedis(process.env.REDIS_URL);
   const machine = describeMachine(redis.version);
@@ -153,7 +156,7 @@ async function main(): Promise<void> {
     },
     baselineNodeArgs: options.baselineNodeArgs,
     childOutputDir: options.childOutputDir,
-    log: (message) => console.error(`[bench] ${message}`),
+    log,
   };
   context.log(
     `redis ${redis.url} (${redis.isPrivate ? 'private' : 'shared'}), prefix ${redis.prefix}`,
@@ -162,10 +165,13 @@ async function main(): Promise<void> {
   const reports: PathReport[] = [];
   try {
     for (const name of options.paths) {
+      if (isInterrupted()) break;
       context.log(`path ${name}`);
       try {
         reports.push(await PATHS[name]!(context));
       } catch (error) {
+        // A path whose children a signal stopped fails; the clean-up reports the signal.
+        if (isInterrupted()) break;
         // One broken path should not cost the figures of the others; the exit code says it.
         console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
         reports.push(failedReport(name, error));
@@ -173,8 +179,11 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    await redis.close();
+    // After a signal, the handler closes Redis once the processes that use it have stopped.
+    if (!isInterrupted()) await redis.close();
   }
+  // The handler exits when its clean-up is done; figures cut short are not reported.
+  if (isInterrupted()) return;
 
   const markdown = renderResults(
     {
@@ -200,6 +209,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  // After a signal, the handler reports it and exits once its clean-up is done.
+  if (isInterrupted()) return;
   if (error instanceof UsageError) {
     console.error(`pnpm bench: ${error.message}. See pnpm bench --help.`);
     process.exit(2);

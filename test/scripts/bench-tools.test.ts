@@ -1,7 +1,10 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import readline from 'node:readline';
+import { registryKeys } from '@bullpen/core';
+import { Redis } from 'ioredis';
 
 // The bench's summary scripts run as `pnpm --filter @bullpen/bench <script>`, which starts
 // them in bench/. They run here the same way, so relative paths are tested as users pass them.
@@ -206,4 +209,138 @@ describe('instructions', () => {
     },
     180_000,
   );
+});
+
+/** Processes whose parent is `parentPid`, read from /proc, with their command lines. */
+function childrenOf(parentPid: number): { pid: number; command: string }[] {
+  const children: { pid: number; command: string }[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // The fields after the command name, which may itself hold spaces and parentheses.
+      const parentField = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
+      if (Number(parentField) !== parentPid) continue;
+      const command = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ');
+      children.push({ pid: Number(entry), command });
+    } catch {
+      // The process ended while the list was read.
+    }
+  }
+  return children;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor<T>(read: () => T | undefined, what: string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = read();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Starts `pnpm bench --path idle` as the pnpm script does, and collects its standard error. */
+function startBench(redisUrl: string | undefined): { child: ChildProcess; errorLines: string[] } {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
+  if (redisUrl) env.REDIS_URL = redisUrl;
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'bench/src/main.ts', '--path', 'idle', '--runs', '3', '--no-write'],
+    { cwd: REPO_ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const errorLines: string[] = [];
+  readline.createInterface({ input: child.stderr! }).on('line', (line) => errorLines.push(line));
+  return { child, errorLines };
+}
+
+function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: string | null }> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      resolve({ code: child.exitCode, signal: child.signalCode });
+      return;
+    }
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+}
+
+describe('pnpm bench interrupted', () => {
+  const started: ChildProcess[] = [];
+
+  afterEach(() => {
+    // A failed test must not leave its bench running.
+    for (const child of started.splice(0)) child.kill('SIGKILL');
+  });
+
+  test('SIGTERM stops its processes, deletes its keys and exits 143', async () => {
+    const redisUrl = process.env.REDIS_URL as string;
+    const { child, errorLines } = startBench(redisUrl);
+    started.push(child);
+    const exited = exitOf(child);
+
+    const prefix = await waitFor(
+      () => errorLines.map((line) => /prefix (bench-[0-9a-f]+)/.exec(line)?.[1]).find(Boolean),
+      'the bench to name its key prefix',
+    );
+    const dispatcher = await waitFor(
+      () => childrenOf(child.pid!).find((entry) => entry.command.includes('services/dispatcher')),
+      'the idle path to start a dispatcher',
+    );
+    const redis = new Redis(redisUrl, { lazyConnect: true });
+    const runKeys = async () => [
+      ...(await redis.keys(`${prefix}:*`)),
+      ...(await redis.keys(`{bullpen:${prefix}}:*`)),
+    ];
+    try {
+      await redis.connect();
+      expect(await redis.exists(registryKeys(prefix).workers)).toBe(1);
+
+      child.kill('SIGTERM');
+      const exit = await exited;
+
+      expect(exit).toEqual({ code: 143, signal: null });
+      expect(errorLines.join('\n')).toContain('[bench] SIGTERM: cleaning up');
+      expect(isRunning(dispatcher.pid)).toBe(false);
+      expect(await runKeys()).toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
+  }, 120_000);
+
+  test('SIGINT stops its private Redis, deletes its folder and exits 130', async () => {
+    const { child, errorLines } = startBench(undefined);
+    started.push(child);
+    const exited = exitOf(child);
+
+    const dispatcher = await waitFor(
+      () => childrenOf(child.pid!).find((entry) => entry.command.includes('services/dispatcher')),
+      'the idle path to start a dispatcher',
+    );
+    const redisServer = childrenOf(child.pid!).find((entry) =>
+      entry.command.includes('redis-server'),
+    );
+    expect(redisServer).toBeDefined();
+    // redis-server replaces its command line with its address, but it runs in its --dir.
+    const dataDir = fs.readlinkSync(`/proc/${redisServer!.pid}/cwd`);
+    expect(path.basename(dataDir)).toMatch(/^bullpen-bench-/);
+
+    child.kill('SIGINT');
+    const exit = await exited;
+
+    expect(exit).toEqual({ code: 130, signal: null });
+    expect(errorLines.join('\n')).toContain('[bench] SIGINT: cleaning up');
+    expect(isRunning(dispatcher.pid)).toBe(false);
+    expect(isRunning(redisServer!.pid)).toBe(false);
+    expect(fs.existsSync(dataDir)).toBe(false);
+  }, 120_000);
 });

@@ -4,9 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { registryKeys } from '@bullpen/core';
 import { Redis } from 'ioredis';
+import { onInterrupt } from './interrupt';
 
 const { startLocalRedis } = require('../../../scripts/lib/local-redis.cjs') as {
-  startLocalRedis(options: { dataDir: string }): Promise<{
+  startLocalRedis(options: { dataDir: string; detached?: boolean }): Promise<{
     url: string;
     pid: number;
     stop(): Promise<void>;
@@ -27,22 +28,41 @@ export interface BenchRedis {
   readonly version: string;
   /** Deletes the keys of one queue. */
   deleteQueueKeys(queue: string): Promise<void>;
-  /** Deletes every key of the run and stops a private Redis. */
+  /** Deletes every key of the run and stops a private Redis; later calls return the first one's promise. */
   close(): Promise<void>;
 }
 
 /**
  * Connects to REDIS_URL, or starts a private redis-server on a free loopback port when it is
- * unset. Every key of the run carries a fresh prefix, so a shared Redis keeps its data.
+ * unset. Every key of the run carries a fresh prefix, so a shared Redis keeps its data. When
+ * the bench is interrupted, the Redis is closed after the processes that use it have stopped.
  */
 export async function openBenchRedis(redisUrl: string | undefined): Promise<BenchRedis> {
   const dataDir = redisUrl ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'bullpen-bench-'));
-  const local = dataDir ? await startLocalRedis({ dataDir }) : undefined;
+  // In a process group of its own, so that a terminal's Ctrl-C reaches only the bench and its
+  // services, and the keys can still be deleted while they stop.
+  const local = dataDir ? await startLocalRedis({ dataDir, detached: true }) : undefined;
   const url = local?.url ?? (redisUrl as string);
   const client = new Redis(url, { maxRetriesPerRequest: 3, connectionName: 'bullpen-bench' });
   const prefix = `bench-${crypto.randomBytes(4).toString('hex')}`;
   const info = await client.info('server');
   const version = /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';
+
+  let closing: Promise<void> | undefined;
+  const close = async () => {
+    // When the private Redis has gone already, the deletes fail, and its folder still goes.
+    try {
+      await deleteMatchingKeys(client, `${escapeGlob(prefix)}:*`);
+      const registry = registryKeys(prefix);
+      await client.unlink(registry.workers, registry.events);
+    } finally {
+      client.disconnect();
+      await local?.stop();
+      if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  };
+  const closeOnce = () => (closing ??= close());
+  onInterrupt(closeOnce);
 
   return {
     url,
@@ -52,18 +72,7 @@ export async function openBenchRedis(redisUrl: string | undefined): Promise<Benc
     client,
     version,
     deleteQueueKeys: (queue) => deleteMatchingKeys(client, `${escapeGlob(`${prefix}:${queue}`)}:*`),
-    close: async () => {
-      // After a Ctrl-C has stopped the private Redis, the deletes fail, and its folder still goes.
-      try {
-        await deleteMatchingKeys(client, `${escapeGlob(prefix)}:*`);
-        const registry = registryKeys(prefix);
-        await client.unlink(registry.workers, registry.events);
-      } finally {
-        client.disconnect();
-        await local?.stop();
-        if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
-      }
-    },
+    close: closeOnce,
   };
 }
 

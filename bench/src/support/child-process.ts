@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import readline from 'node:readline';
 import { pathToFileURL } from 'node:url';
+import { isInterrupted, onInterrupt } from './interrupt';
 
 /** Root of the repository: every child runs with it as working directory. */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -13,6 +14,8 @@ const KEPT_OUTPUT_LINES = 40;
 /** How many JSON lines are kept for `waitForLine` calls made after the line was printed. */
 const KEPT_JSON_LINES = 20_000;
 const STOP_TIMEOUT_MS = 60_000;
+/** Wait for a child's exit after SIGTERM when the bench is interrupted, before SIGKILL. */
+const INTERRUPT_STOP_TIMEOUT_MS = 5_000;
 
 export interface ChildSettings {
   /** Label in messages. */
@@ -46,6 +49,9 @@ export class BenchChild {
   private readonly output: fs.WriteStream | undefined;
 
   private constructor(settings: ChildSettings) {
+    // Once a signal has started the clean-up, a path that goes on must not start new children.
+    if (isInterrupted())
+      throw new Error(`not starting ${settings.name}: the bench was interrupted`);
     this.name = settings.name;
     const loaderUrl = pathToFileURL(createRequire(__filename).resolve('tsx')).href;
     // Created before the spawn, so that a directory that cannot be made leaves no child behind.
@@ -75,9 +81,11 @@ export class BenchChild {
       );
       this.output = output;
     }
+    const removeCleanup = onInterrupt(() => this.stop(INTERRUPT_STOP_TIMEOUT_MS));
     this.exited = new Promise((resolve) => {
       this.process.once('exit', (code, signal) => {
         this.exitCode = code ?? (signal ? -1 : null);
+        removeCleanup();
         resolve(this.exitCode);
       });
     });
@@ -129,11 +137,11 @@ export class BenchChild {
     });
   }
 
-  /** Sends SIGTERM and waits for the exit; SIGKILL follows when it takes over a minute. */
-  async stop(): Promise<number | null> {
+  /** Sends SIGTERM and waits for the exit; SIGKILL follows after `killAfterMs`, a minute by default. */
+  async stop(killAfterMs = STOP_TIMEOUT_MS): Promise<number | null> {
     if (this.exitCode !== undefined) return this.exitCode;
     this.process.kill('SIGTERM');
-    const timer = setTimeout(() => this.process.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    const timer = setTimeout(() => this.process.kill('SIGKILL'), killAfterMs);
     try {
       return await this.exited;
     } finally {

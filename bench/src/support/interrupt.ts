@@ -1,0 +1,72 @@
+// Clean-up for an interrupted bench. Without it, Ctrl-C or SIGTERM ended the bench process at
+// once and left its child processes and its private redis-server running, and the keys of
+// the run in a shared Redis.
+
+type CleanupStep = () => Promise<unknown>;
+
+const SIGNAL_NUMBERS = { SIGINT: 2, SIGTERM: 15 } as const;
+type HandledSignal = keyof typeof SIGNAL_NUMBERS;
+
+/** Maximum wait for one clean-up step, so that a stuck step cannot keep the bench alive. */
+const STEP_TIMEOUT_MS = 15_000;
+
+const steps = new Set<CleanupStep>();
+let interruptedBy: HandledSignal | undefined;
+let installed = false;
+
+/** Whether a signal has started the clean-up; a path should start nothing new then. */
+export function isInterrupted(): boolean {
+  return interruptedBy !== undefined;
+}
+
+/**
+ * Registers a step to run when the bench is interrupted, and returns the function that
+ * removes it again once the resource it cleans up is gone. Steps run in the reverse order of
+ * registration, so a Redis opened first is closed after the processes that use it.
+ */
+export function onInterrupt(step: CleanupStep): () => void {
+  steps.add(step);
+  return () => steps.delete(step);
+}
+
+/**
+ * Handles SIGINT and SIGTERM from here on: the first one runs every registered step and then
+ * exits with 128 plus the signal number, as a shell reports a process ended by that signal.
+ * A second signal during the clean-up exits at once.
+ */
+export function installInterruptHandlers(log: (message: string) => void): void {
+  if (installed) return;
+  installed = true;
+  for (const signal of Object.keys(SIGNAL_NUMBERS) as HandledSignal[]) {
+    process.on(signal, () => {
+      const exitCode = 128 + SIGNAL_NUMBERS[signal];
+      if (interruptedBy !== undefined) {
+        log(`${signal} again: exiting without finishing the clean-up`);
+        process.exit(exitCode);
+      }
+      interruptedBy = signal;
+      log(`${signal}: cleaning up (${steps.size} steps); send ${signal} again to exit at once`);
+      void runSteps(log).finally(() => process.exit(exitCode));
+    });
+  }
+}
+
+async function runSteps(log: (message: string) => void): Promise<void> {
+  for (const step of [...steps].reverse()) {
+    steps.delete(step);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`a clean-up step took over ${STEP_TIMEOUT_MS} ms`)),
+        STEP_TIMEOUT_MS,
+      );
+    });
+    try {
+      await Promise.race([step(), timeout]);
+    } catch (error) {
+      log(`clean-up: ${(error as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
