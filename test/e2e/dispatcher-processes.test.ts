@@ -3,7 +3,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
-import { uniqueQueue } from '../support/redis';
+import { Redis } from 'ioredis';
+import { normalizedRegistrationSchema, WorkerRegistry } from '@bullpen/core';
+import { startPrivateRedis, uniqueQueue } from '../support/redis';
 import {
   REPO_ROOT,
   startStack,
@@ -273,6 +275,46 @@ describe('dispatcher processes', () => {
     const jobs = await Promise.all(added.map((job) => stack.getJob(queue, job.id)));
     expect(jobs.map((job) => job.state)).toEqual(['waiting', 'waiting', 'waiting']);
     expect(jobs.map((job) => job.attemptsMade)).toEqual([0, 0, 0]);
+  }, 60_000);
+
+  test('SIGTERM after Redis has gone exits 1 without waiting for Redis', async () => {
+    // A Redis of the test's own, stopped under the running dispatcher. Before, the shutdown
+    // waited for the registry follower's pending read until Redis came back.
+    const redis = await startPrivateRedis();
+    try {
+      const setup = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+      await new WorkerRegistry(setup, 'e2e-no-redis').put(
+        normalizedRegistrationSchema.parse({
+          queue: uniqueQueue('no-redis'),
+          endpoint: { url: 'http://127.0.0.1:9/' },
+        }),
+      );
+      setup.disconnect();
+      const dispatcher = await startProcess({
+        REDIS_URL: redis.url,
+        QUEUE_PREFIX: 'e2e-no-redis',
+        SHUTDOWN_GRACE_MS: '1000',
+      });
+      await redis.stop();
+      await waitFor(
+        () => dispatcher.lines.some((line) => line.msg === 'Redis connection error'),
+        10_000,
+        'the dispatcher to log the lost connection',
+      );
+
+      const signalledAtMs = Date.now();
+      dispatcher.child.kill('SIGTERM');
+      const { code } = await dispatcher.exited;
+
+      // The workers cannot close without Redis, so the shutdown reports that step as failed.
+      expect(code).toBe(1);
+      // The grace period, then 3 s for abandoned calls, then the bounded Redis steps.
+      expect(Date.now() - signalledAtMs).toBeLessThan(15_000);
+      const failure = dispatcher.lines.find((line) => line.msg === 'dispatcher shutdown failed');
+      expect((failure?.err as { message: string }).message).toContain('drain workers');
+    } finally {
+      await redis.stop();
+    }
   }, 60_000);
 
   test('pnpm dispatcher exits 1 naming a missing variable', async () => {

@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Logger } from '@bullpen/core';
 import type { Clock } from './invokers/call-context';
+import { untilAborted } from './until-aborted';
 
 export const BACKLOG_METRIC_NAMESPACE = 'Bullpen';
 export const BACKLOG_METRIC_NAME = 'BacklogJobs';
@@ -50,6 +51,7 @@ export class BacklogMetricReporter {
   private readonly settings: BacklogMetricSettings;
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
+  private readonly stopController = new AbortController();
 
   constructor(settings: BacklogMetricSettings) {
     this.settings = settings;
@@ -63,23 +65,29 @@ export class BacklogMetricReporter {
     }, this.settings.intervalMs);
   }
 
+  /** Stops the interval; a count in progress is abandoned and writes no line. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.stopController.abort();
     await this.inFlight;
   }
 
   /** Counts the backlog and writes one line; a Redis failure is logged and skips the line. */
   async report(): Promise<void> {
+    const signal = this.stopController.signal;
     let backlogJobs = 0;
     try {
       for (const queue of this.settings.queues()) {
-        const counts = await queue.getJobCounts('waiting', 'prioritized');
+        // The queue handles share the workers' connection, whose commands wait for Redis.
+        const counts = await untilAborted(queue.getJobCounts('waiting', 'prioritized'), signal);
         backlogJobs += (counts.waiting ?? 0) + (counts.prioritized ?? 0);
       }
     } catch (error) {
+      if (signal.aborted) return;
       this.settings.logger.warn({ err: error }, 'counting the backlog failed; metric line skipped');
       return;
     }
+    if (signal.aborted) return;
     this.settings.write(
       formatBacklogLine(this.settings.serviceName, backlogJobs, this.settings.clock.now()),
     );

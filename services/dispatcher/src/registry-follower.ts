@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger, WorkerRegistry } from '@bullpen/core';
 import type { Clock } from './invokers/call-context';
+import { untilAborted } from './until-aborted';
 
 /** Receives the registry's content; the queue workers implement it. */
 export interface RegistrySink {
@@ -57,12 +58,20 @@ export class RegistryFollower {
     this.loop = this.follow();
   }
 
-  /** Ends the loop, interrupting a blocking read, and waits for it to finish. */
+  /**
+   * Ends the loop and waits for it to finish. A Redis call in progress is left behind rather
+   * than awaited, so the stop does not wait for an unreachable Redis.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.stopController.abort();
     this.settings.blockingConnection.disconnect();
     await this.loop;
+  }
+
+  /** Settles as `call` does, or rejects as soon as `stop()` is called. */
+  private untilStopped<T>(call: Promise<T>): Promise<T> {
+    return untilAborted(call, this.stopController.signal);
   }
 
   private async follow(): Promise<void> {
@@ -91,19 +100,22 @@ export class RegistryFollower {
       1,
       Math.min(this.settings.blockMs ?? DEFAULT_BLOCK_MS, this.nextReconcileAtMs - clock.now()),
     );
-    if (blockingConnection.status === 'end') await blockingConnection.connect();
-    const events = await registry.readEvents(this.lastEventId, waitMs, blockingConnection);
+    if (blockingConnection.status === 'end') await this.untilStopped(blockingConnection.connect());
+    const events = await this.untilStopped(
+      registry.readEvents(this.lastEventId, waitMs, blockingConnection),
+    );
     if (events.length === 0 || this.stopped) return;
 
     this.lastEventId = events[events.length - 1]!.id;
     const queues = new Set(events.map((event) => event.queue).filter((queue) => queue !== ''));
     for (const queue of queues) {
-      this.settings.sink.apply(queue, await registry.getRaw(queue));
+      this.settings.sink.apply(queue, await this.untilStopped(registry.getRaw(queue)));
     }
   }
 
   private async reconcile(): Promise<void> {
-    const all = await this.settings.registry.readAllRaw();
+    const all = await this.untilStopped(this.settings.registry.readAllRaw());
+    if (this.stopped) return;
     this.settings.sink.applyAll(all);
     this.nextReconcileAtMs = this.settings.clock.now() + this.settings.reconcileIntervalMs;
   }
