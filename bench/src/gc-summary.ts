@@ -85,11 +85,18 @@ function readOptions(): { dir: string; skip: number } {
   try {
     parsed = parseArgs({
       allowPositionals: true,
-      options: { skip: { type: 'string', default: '5' } },
+      options: {
+        skip: { type: 'string', default: '5' },
+        help: { type: 'boolean', default: false },
+      },
     });
   } catch (error) {
     console.error(`gc-summary: ${(error as Error).message}\n${USAGE}`);
     process.exit(2);
+  }
+  if (parsed.values.help) {
+    console.log(USAGE);
+    process.exit(0);
   }
   const skip = Number(parsed.values.skip);
   const dirArgument = parsed.positionals[0];

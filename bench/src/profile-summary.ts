@@ -118,11 +118,16 @@ function readOptions(): { file: string; top: number; skipUs: number } {
       options: {
         top: { type: 'string', default: '30' },
         'skip-ms': { type: 'string', default: '0' },
+        help: { type: 'boolean', default: false },
       },
     });
   } catch (error) {
     console.error(`profile-summary: ${(error as Error).message}\n${USAGE}`);
     process.exit(2);
+  }
+  if (parsed.values.help) {
+    console.log(USAGE);
+    process.exit(0);
   }
   const top = Number(parsed.values.top);
   const skipMs = Number(parsed.values['skip-ms']);

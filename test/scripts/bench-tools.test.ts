@@ -62,6 +62,13 @@ afterAll(() => {
   fs.rmSync(workDir, { recursive: true, force: true });
 });
 
+test.each(['profile-summary', 'gc-summary'])('%s --help prints the usage and exits 0', (script) => {
+  const { status, output } = runScript(script, ['--help']);
+
+  expect(status).toBe(0);
+  expect(output).toContain(`Usage: pnpm --filter @bullpen/bench ${script}`);
+});
+
 describe('profile-summary', () => {
   test('prints busy time and self shares', () => {
     const file = path.join(workDir, 'main.cpuprofile');
