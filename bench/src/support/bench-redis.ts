@@ -41,7 +41,14 @@ export async function openBenchRedis(redisUrl: string | undefined): Promise<Benc
   const dataDir = redisUrl ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'bullpen-bench-'));
   // In a process group of its own, so that a terminal's Ctrl-C reaches only the bench and its
   // services, and the keys can still be deleted while they stop.
-  const local = dataDir ? await startLocalRedis({ dataDir, detached: true }) : undefined;
+  const starting = dataDir ? startLocalRedis({ dataDir, detached: true }) : undefined;
+  // A signal during the start stops the server once it runs.
+  const removeStartCleanup = onInterrupt(async () => {
+    const started = await starting?.catch(() => undefined);
+    await started?.stop();
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+  const local = await starting;
   const url = local?.url ?? (redisUrl as string);
   const client = new Redis(url, { maxRetriesPerRequest: 3, connectionName: 'bullpen-bench' });
   const prefix = `bench-${crypto.randomBytes(4).toString('hex')}`;
@@ -62,6 +69,7 @@ export async function openBenchRedis(redisUrl: string | undefined): Promise<Benc
     }
   };
   const closeOnce = () => (closing ??= close());
+  removeStartCleanup();
   onInterrupt(closeOnce);
 
   return {
