@@ -230,10 +230,13 @@ async function countPerPost(
   const output: string[] = [];
   child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const removeCleanup = onInterrupt(() => {
-    child.kill('SIGKILL');
-    return exited;
-  });
+  const removeCleanup = onInterrupt(
+    () => {
+      child.kill('SIGKILL');
+      return exited;
+    },
+    () => child.kill('SIGKILL'),
+  );
   void exited.then(removeCleanup);
   // vgdb names its pipes after the USER and HOST variables of the valgrind process.
   const controlEnv = { PATH: childEnv.PATH, ...(env.HOST ? { HOST: env.HOST } : {}) };
@@ -275,7 +278,8 @@ async function main(): Promise<void> {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bullpen-instructions-'));
   const counts = new Map<ServerName, number[]>(options.servers.map((server) => [server, []]));
   // On Ctrl-C or SIGTERM, the tool kills the server, deletes its files and closes Redis.
-  onInterrupt(async () => fs.rmSync(workDir, { recursive: true, force: true }));
+  const removeWorkDir = () => fs.rmSync(workDir, { recursive: true, force: true });
+  onInterrupt(async () => removeWorkDir(), removeWorkDir);
   try {
     for (let run = 1; run <= options.runs; run += 1) {
       // The order alternates, as in pnpm bench, so a drift in the machine hits both servers.

@@ -246,10 +246,14 @@ function isRunning(pid: number): boolean {
   }
 }
 
-async function waitFor<T>(read: () => T | undefined, what: string, timeoutMs = 60_000): Promise<T> {
+async function waitFor<T>(
+  read: () => T | undefined | Promise<T | undefined>,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = read();
+    const value = await read();
     if (value !== undefined) return value;
     if (Date.now() > deadline)
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -257,15 +261,42 @@ async function waitFor<T>(read: () => T | undefined, what: string, timeoutMs = 6
   }
 }
 
-/** Starts `pnpm bench --path idle` as the pnpm script does, and collects its standard error. */
-function startBench(redisUrl: string | undefined): { child: ChildProcess; errorLines: string[] } {
+/** Processes below `pid`, children first, read from /proc. */
+function descendantsOf(pid: number): { pid: number; command: string }[] {
+  return childrenOf(pid).flatMap((child) => [child, ...descendantsOf(child.pid)]);
+}
+
+const BENCH_ARGS = ['--runs', '3', '--no-write'];
+
+/**
+ * Starts one path of the bench and collects its standard error. It runs as `node --import
+ * tsx`, the command of the pnpm script, or through `pnpm bench` in a process group of its own.
+ * A signal to that group then reaches pnpm and the bench, as a terminal's Ctrl-C does.
+ */
+function startBench(
+  redisUrl: string | undefined,
+  through: 'node' | 'pnpm' = 'node',
+  benchPath = 'idle',
+): { child: ChildProcess; errorLines: string[] } {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
   if (redisUrl) env.REDIS_URL = redisUrl;
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'bench/src/main.ts', '--path', 'idle', '--runs', '3', '--no-write'],
-    { cwd: REPO_ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const child =
+    through === 'node'
+      ? spawn(
+          process.execPath,
+          ['--import', 'tsx', 'bench/src/main.ts', '--path', benchPath, ...BENCH_ARGS],
+          {
+            cwd: REPO_ROOT,
+            env,
+            stdio: ['ignore', 'ignore', 'pipe'],
+          },
+        )
+      : spawn('pnpm', ['--silent', 'bench', '--path', benchPath, ...BENCH_ARGS], {
+          cwd: REPO_ROOT,
+          env,
+          stdio: ['ignore', 'ignore', 'pipe'],
+          detached: true,
+        });
   const errorLines: string[] = [];
   readline.createInterface({ input: child.stderr! }).on('line', (line) => errorLines.push(line));
   return { child, errorLines };
@@ -284,12 +315,28 @@ function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: str
 describe('pnpm bench interrupted', () => {
   const started: ChildProcess[] = [];
 
+  /** Processes a test saw below its bench, killed afterwards if the bench left them behind. */
+  const seen: number[] = [];
+  const watch = (benchPid: number) => {
+    const processes = descendantsOf(benchPid);
+    seen.push(...processes.map((entry) => entry.pid));
+    return processes;
+  };
+
   afterEach(() => {
-    // A failed test must not leave its bench running.
-    for (const child of started.splice(0)) child.kill('SIGKILL');
+    // A failed test must not leave its bench and the processes it started running.
+    const benches = started.splice(0);
+    for (const child of benches) watch(child.pid!);
+    for (const pid of [...seen.splice(0), ...benches.map((child) => child.pid!)]) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
   });
 
-  test('SIGTERM stops its processes, deletes its keys and exits 143', async () => {
+  test('SIGTERM stops processes and deletes keys', async () => {
     const redisUrl = process.env.REDIS_URL as string;
     const { child, errorLines } = startBench(redisUrl);
     started.push(child);
@@ -311,6 +358,7 @@ describe('pnpm bench interrupted', () => {
     try {
       await redis.connect();
       expect(await redis.exists(registryKeys(prefix).workers)).toBe(1);
+      watch(child.pid!);
 
       child.kill('SIGTERM');
       const exit = await exited;
@@ -324,7 +372,7 @@ describe('pnpm bench interrupted', () => {
     }
   }, 120_000);
 
-  test('SIGINT stops its private Redis, deletes its folder and exits 130', async () => {
+  test('SIGINT stops the private Redis', async () => {
     const { child, errorLines } = startBench(undefined);
     started.push(child);
     const exited = exitOf(child);
@@ -340,6 +388,7 @@ describe('pnpm bench interrupted', () => {
     // redis-server replaces its command line with its address, but it runs in its --dir.
     const dataDir = fs.readlinkSync(`/proc/${redisServer!.pid}/cwd`);
     expect(path.basename(dataDir)).toMatch(/^bullpen-bench-/);
+    watch(child.pid!);
 
     child.kill('SIGINT');
     const exit = await exited;
@@ -349,5 +398,64 @@ describe('pnpm bench interrupted', () => {
     expect(isRunning(dispatcher.pid)).toBe(false);
     expect(isRunning(redisServer!.pid)).toBe(false);
     expect(fs.existsSync(dataDir)).toBe(false);
+  }, 120_000);
+
+  test('Ctrl-C to pnpm bench stops everything', async () => {
+    const { child, errorLines } = startBench(undefined, 'pnpm');
+    started.push(child);
+    const exited = exitOf(child);
+
+    await waitFor(
+      () =>
+        descendantsOf(child.pid!).some((entry) => entry.command.includes('services/dispatcher'))
+          ? true
+          : undefined,
+      'the idle path to start a dispatcher',
+    );
+    const before = watch(child.pid!);
+    const redisServer = before.find((entry) => entry.command.includes('redis-server'));
+    expect(redisServer).toBeDefined();
+    const dataDir = fs.readlinkSync(`/proc/${redisServer!.pid}/cwd`);
+
+    process.kill(-child.pid!, 'SIGINT');
+    const exit = await exited;
+
+    // pnpm passes the bench's 130 on, or ends itself by the same signal once the bench exits.
+    expect(['SIGINT', 130]).toContain(exit.signal ?? exit.code);
+    expect(errorLines.join('\n')).toContain('[bench] SIGINT: cleaning up');
+    expect(errorLines.join('\n')).not.toContain('SIGINT again:');
+    expect(before.filter((entry) => isRunning(entry.pid))).toEqual([]);
+    expect(fs.existsSync(dataDir)).toBe(false);
+  }, 120_000);
+
+  test('SIGINT during latency posts deletes its keys', async () => {
+    const redisUrl = process.env.REDIS_URL as string;
+    const { child, errorLines } = startBench(redisUrl, 'node', 'latency');
+    started.push(child);
+    const exited = exitOf(child);
+    const prefix = await waitFor(
+      () => errorLines.map((line) => /prefix (bench-[0-9a-f]+)/.exec(line)?.[1]).find(Boolean),
+      'the bench to name its key prefix',
+    );
+    const redis = new Redis(redisUrl, { lazyConnect: true });
+    try {
+      await redis.connect();
+      // The id counter of the jobs added through the API appears with the first of them. The
+      // warm-up then goes on posting to the API, which the clean-up stops.
+      await waitFor(
+        async () => ((await redis.exists(`${prefix}:latency:id`)) === 1 ? true : undefined),
+        'the latency path to add jobs through the API',
+      );
+      const processes = watch(child.pid!);
+
+      child.kill('SIGINT');
+      const exit = await exited;
+
+      expect(exit).toEqual({ code: 130, signal: null });
+      expect(processes.filter((entry) => isRunning(entry.pid))).toEqual([]);
+      expect(await redis.keys(`${prefix}:*`)).toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
   }, 120_000);
 });

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { WorkerRegistry, normalizedRegistrationSchema, registryKeys } from '@bullpen/core';
 import { BenchChild } from '../support/child-process';
 import { bullpenArgs, dispatcherEnv, type BenchContext } from '../support/context';
+import { throwIfInterrupted } from '../support/interrupt';
 import { readClockTicksPerSecond, readCpuMs, readRssMb } from '../support/proc-stats';
 import { limitRow, type PathReport, type ResultRow } from '../support/report';
 import { summarize } from '../support/stats';
@@ -40,6 +41,7 @@ export async function benchIdle(context: BenchContext): Promise<PathReport> {
     await registerIdleQueues(context, queueCount);
     samples.set(queueCount, []);
     for (let run = 1; run <= context.runs; run += 1) {
+      throwIfInterrupted();
       const sample = await measureIdleDispatcher(context, queueCount, clockTicksPerSecond);
       samples.get(queueCount)!.push(sample);
       context.log(
@@ -125,6 +127,7 @@ async function registerIdleQueues(context: BenchContext, queueCount: number): Pr
   await clearRegistry(context);
   const registry = new WorkerRegistry(context.redis.client, context.redis.prefix);
   for (let index = 0; index < queueCount; index += 1) {
+    throwIfInterrupted();
     await registry.put(
       normalizedRegistrationSchema.parse({
         queue: `idle-${index}`,

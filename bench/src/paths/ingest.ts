@@ -3,6 +3,7 @@ import autocannon from 'autocannon';
 import { INGEST_JOB } from '../support/bench-job';
 import { BenchChild } from '../support/child-process';
 import { baselineArgs, bullpenArgs, type BenchContext } from '../support/context';
+import { throwIfInterrupted } from '../support/interrupt';
 import {
   readClockTicksPerSecond,
   readCpuMs,
@@ -71,6 +72,7 @@ export async function benchIngest(context: BenchContext): Promise<PathReport> {
   );
   for (let run = 1; run <= context.runs; run += 1) {
     for (const kind of run % 2 === 1 ? ODD_RUN_ORDER : EVEN_RUN_ORDER) {
+      throwIfInterrupted();
       const queue = `ingest-${kind}-${run}`;
       const measurement = await measureKind(context, kind, queue, clockTicksPerSecond);
       measurements.get(kind)!.push(measurement);

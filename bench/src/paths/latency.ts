@@ -4,6 +4,7 @@ import { Queue } from 'bullmq';
 import { Pool } from 'undici';
 import { BenchChild } from '../support/child-process';
 import { baselineArgs, bullpenArgs, dispatcherEnv, type BenchContext } from '../support/context';
+import { throwIfInterrupted } from '../support/interrupt';
 import { startNoopEndpoint } from '../support/noop-endpoint';
 import { ratioRow, withMaximum, type PathReport } from '../support/report';
 import { latencyPercentiles, summarize } from '../support/stats';
@@ -189,19 +190,28 @@ async function sendSteadily(
   const intervalMs = 1000 / JOBS_PER_SECOND;
   const startMs = performance.now();
   const adds: Array<Promise<number>> = [];
-  for (let index = 0; index < count; index += 1) {
+  let failed = false;
+  for (let index = 0; index < count && !failed; index += 1) {
+    throwIfInterrupted();
     const dueMs = startMs + index * intervalMs;
     const waitMs = dueMs - performance.now();
     if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
 
     const probe: LatencyProbe = { sequence: firstSequence + index, sentAtMs: performance.now() };
-    adds.push(add(probe).then(() => performance.now() - probe.sentAtMs));
+    const sent = add(probe).then(() => performance.now() - probe.sentAtMs);
+    // Handled at once: a failed add ends the loop, and Promise.all below reports it. Left
+    // unhandled until then, it would end the bench process.
+    sent.catch(() => {
+      failed = true;
+    });
+    adds.push(sent);
   }
   const addMs = await Promise.all(adds);
 
   const deadline = performance.now() + ARRIVAL_TIMEOUT_MS;
   const sequences = Array.from({ length: count }, (_unused, index) => firstSequence + index);
   while (sequences.some((value) => !arrivals.has(value))) {
+    throwIfInterrupted();
     if (performance.now() > deadline) {
       const missing = sequences.filter((value) => !arrivals.has(value)).length;
       throw new Error(`${missing} of ${count} jobs did not reach the endpoint within 30 s`);

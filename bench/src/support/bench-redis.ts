@@ -39,6 +39,9 @@ export interface BenchRedis {
  */
 export async function openBenchRedis(redisUrl: string | undefined): Promise<BenchRedis> {
   const dataDir = redisUrl ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'bullpen-bench-'));
+  const removeDataDir = () => {
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  };
   // In a process group of its own, so that a terminal's Ctrl-C reaches only the bench and its
   // services, and the keys can still be deleted while they stop.
   const starting = dataDir ? startLocalRedis({ dataDir, detached: true }) : undefined;
@@ -46,8 +49,8 @@ export async function openBenchRedis(redisUrl: string | undefined): Promise<Benc
   const removeStartCleanup = onInterrupt(async () => {
     const started = await starting?.catch(() => undefined);
     await started?.stop();
-    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+    removeDataDir();
+  }, removeDataDir);
   const local = await starting;
   const url = local?.url ?? (redisUrl as string);
   const client = new Redis(url, { maxRetriesPerRequest: 3, connectionName: 'bullpen-bench' });
@@ -65,12 +68,16 @@ export async function openBenchRedis(redisUrl: string | undefined): Promise<Benc
     } finally {
       client.disconnect();
       await local?.stop();
-      if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+      removeDataDir();
     }
   };
   const closeOnce = () => (closing ??= close());
   removeStartCleanup();
-  onInterrupt(closeOnce);
+  onInterrupt(closeOnce, () => {
+    // The server runs in a process group of its own, so nothing else would stop it.
+    if (local) process.kill(local.pid, 'SIGKILL');
+    removeDataDir();
+  });
 
   return {
     url,

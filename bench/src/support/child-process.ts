@@ -81,7 +81,10 @@ export class BenchChild {
       );
       this.output = output;
     }
-    const removeCleanup = onInterrupt(() => this.stop(INTERRUPT_STOP_TIMEOUT_MS));
+    const removeCleanup = onInterrupt(
+      () => this.stop(INTERRUPT_STOP_TIMEOUT_MS),
+      () => this.process.kill('SIGKILL'),
+    );
     this.exited = new Promise((resolve) => {
       this.process.once('exit', (code, signal) => {
         this.exitCode = code ?? (signal ? -1 : null);

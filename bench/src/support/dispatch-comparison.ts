@@ -8,6 +8,7 @@ import type { RequestFormat } from '../children/request-format';
 import { BenchChild } from './child-process';
 import { baselineArgs, bullpenArgs, dispatcherEnv, type BenchContext } from './context';
 import { measureDrain, type DrainResult, type DrainSettings } from './drain-run';
+import { throwIfInterrupted } from './interrupt';
 import { readClockTicksPerSecond } from './proc-stats';
 import { ratioRow, type ResultRow } from './report';
 import { summarize } from './stats';
@@ -55,9 +56,11 @@ export async function compareDispatch(
   const results = new Map<Variant, DrainResult[]>(VARIANTS.map((variant) => [variant, []]));
   const clockTicksPerSecond = readClockTicksPerSecond();
   for (let round = 1; round <= (settings.warmupDrains ?? 0); round += 1) {
+    throwIfInterrupted();
     await warmUp(context, settings, round, clockTicksPerSecond);
   }
   for (let run = 1; run <= context.runs; run += 1) {
+    throwIfInterrupted();
     const shift = (run - 1) % VARIANTS.length;
     const order = [...VARIANTS.slice(shift), ...VARIANTS.slice(0, shift)];
     for (const variant of order) {

@@ -1,4 +1,5 @@
 import type { Queue } from 'bullmq';
+import { throwIfInterrupted } from './interrupt';
 import { readCpuMs, readOwnCpuMs, readRedisCpuMs } from './proc-stats';
 
 export interface DrainSettings {
@@ -77,6 +78,7 @@ function readOtherCpuMs(worker: WorkerProcess): number {
 
 async function addJobs(queue: Queue, count: number, batch: string): Promise<void> {
   for (let first = 0; first < count; first += ADD_CHUNK_SIZE) {
+    throwIfInterrupted();
     const size = Math.min(ADD_CHUNK_SIZE, count - first);
     await queue.addBulk(
       Array.from({ length: size }, (_unused, offset) => ({
