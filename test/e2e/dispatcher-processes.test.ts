@@ -312,6 +312,9 @@ describe('dispatcher processes', () => {
       expect(Date.now() - signalledAtMs).toBeLessThan(15_000);
       const failure = dispatcher.lines.find((line) => line.msg === 'dispatcher shutdown failed');
       expect((failure?.err as { message: string }).message).toContain('drain workers');
+      expect(dispatcher.lines.map((line) => line.msg)).toContain(
+        'grace period over with no calls in flight; the workers are still closing, most likely waiting for Redis',
+      );
     } finally {
       await redis.stop();
     }

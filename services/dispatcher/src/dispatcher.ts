@@ -282,9 +282,12 @@ class DispatcherRuntime implements Dispatcher {
     const drained = this.queueWorkers.closeAll();
     if (await settlesWithin(drained, this.config.shutdownGraceMs)) return;
 
+    const callsInFlight = this.callsInFlight();
     this.logger.warn(
-      { callsInFlight: this.callsInFlight(), shutdownGraceMs: this.config.shutdownGraceMs },
-      'grace period over; abandoning in-flight calls and returning their jobs to waiting',
+      { callsInFlight, shutdownGraceMs: this.config.shutdownGraceMs },
+      callsInFlight > 0
+        ? 'grace period over; abandoning in-flight calls and returning their jobs to waiting'
+        : 'grace period over with no calls in flight; the workers are still closing, most likely waiting for Redis',
     );
     this.inFlight.abandonAll();
     if (!(await settlesWithin(drained, ABANDON_WAIT_MS))) {
