@@ -237,13 +237,31 @@ function childrenOf(parentPid: number): { pid: number; command: string }[] {
   return children;
 }
 
+/**
+ * Whether `pid` is a live process. A zombie counts as gone: a process whose parent died is
+ * handed to PID 1, which in some containers never reaps it.
+ */
 function isRunning(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }
+}
+
+/**
+ * The processes of `pids` still running after up to 5 s. The esbuild service that tsx starts
+ * in each process exits on its own once its parent has gone, which can take a moment.
+ */
+async function stillRunning(pids: number[]): Promise<number[]> {
+  const deadline = Date.now() + 5_000;
+  let running = pids.filter(isRunning);
+  while (running.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    running = running.filter(isRunning);
+  }
+  return running;
 }
 
 async function waitFor<T>(
@@ -424,7 +442,7 @@ describe('pnpm bench interrupted', () => {
     expect(['SIGINT', 130]).toContain(exit.signal ?? exit.code);
     expect(errorLines.join('\n')).toContain('[bench] SIGINT: cleaning up');
     expect(errorLines.join('\n')).not.toContain('SIGINT again:');
-    expect(before.filter((entry) => isRunning(entry.pid))).toEqual([]);
+    expect(await stillRunning(before.map((entry) => entry.pid))).toEqual([]);
     expect(fs.existsSync(dataDir)).toBe(false);
   }, 120_000);
 
@@ -452,7 +470,7 @@ describe('pnpm bench interrupted', () => {
       const exit = await exited;
 
       expect(exit).toEqual({ code: 130, signal: null });
-      expect(processes.filter((entry) => isRunning(entry.pid))).toEqual([]);
+      expect(await stillRunning(processes.map((entry) => entry.pid))).toEqual([]);
       expect(await redis.keys(`${prefix}:*`)).toEqual([]);
     } finally {
       redis.disconnect();
