@@ -238,8 +238,8 @@ function childrenOf(parentPid: number): { pid: number; command: string }[] {
 }
 
 /**
- * Whether `pid` is a live process. A zombie counts as gone: a process whose parent died is
- * handed to PID 1, which in some containers never reaps it.
+ * Tells whether `pid` is a live process. A zombie counts as gone: a process whose parent died
+ * is handed to PID 1, which in some containers never reaps it.
  */
 function isRunning(pid: number): boolean {
   try {
@@ -251,8 +251,8 @@ function isRunning(pid: number): boolean {
 }
 
 /**
- * The processes of `pids` still running after up to 5 s. The esbuild service that tsx starts
- * in each process exits on its own once its parent has gone, which can take a moment.
+ * Returns the processes of `pids` still running after up to 5 s. The esbuild service that tsx
+ * starts in each process exits on its own once its parent has gone, which can take a moment.
  */
 async function stillRunning(pids: number[]): Promise<number[]> {
   const deadline = Date.now() + 5_000;
