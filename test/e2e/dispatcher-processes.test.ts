@@ -320,6 +320,46 @@ describe('dispatcher processes', () => {
     }
   }, 60_000);
 
+  test('logs each worker error once across queues', async () => {
+    // With Redis gone, every queue's worker reports the same connection errors.
+    const redis = await startPrivateRedis();
+    try {
+      const setup = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+      const registry = new WorkerRegistry(setup, 'e2e-error-lines');
+      for (let index = 0; index < 20; index += 1) {
+        await registry.put(
+          normalizedRegistrationSchema.parse({
+            queue: `error-lines-${index}`,
+            endpoint: { url: 'http://127.0.0.1:9/' },
+          }),
+        );
+      }
+      setup.disconnect();
+      const dispatcher = await startProcess({
+        REDIS_URL: redis.url,
+        QUEUE_PREFIX: 'e2e-error-lines',
+      });
+      await redis.stop();
+      await waitFor(
+        () => dispatcher.lines.some((line) => line.msg === 'worker error'),
+        10_000,
+        'a worker to log the lost connection',
+      );
+      // Every worker has tried to reconnect at least once by then.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+
+      const linesPerMessage = new Map<string, number>();
+      for (const line of dispatcher.lines.filter((entry) => entry.msg === 'worker error')) {
+        const message = (line.err as { message: string }).message;
+        linesPerMessage.set(message, (linesPerMessage.get(message) ?? 0) + 1);
+      }
+      expect(linesPerMessage.size).toBeGreaterThan(0);
+      expect([...linesPerMessage].filter(([, count]) => count > 1)).toEqual([]);
+    } finally {
+      await redis.stop();
+    }
+  }, 60_000);
+
   test('pnpm dispatcher exits 1 naming a missing variable', async () => {
     const env = stack.dispatcherEnv();
     delete env.PUBLIC_API_URL;

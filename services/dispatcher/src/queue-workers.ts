@@ -45,8 +45,10 @@ interface QueueSlot {
   settling?: Promise<void>;
 }
 
-/** Minimum time between two logged `error` events of one queue's worker. */
+/** Minimum time between two logged `error` events with the same message, over all queues. */
 const WORKER_ERROR_LOG_INTERVAL_MS = 10_000;
+/** Distinct error messages tracked at once; the table starts afresh beyond it. */
+const MAX_TRACKED_ERROR_MESSAGES = 1_000;
 
 type ParseResult =
   | { ok: true; registration: WorkerRegistration }
@@ -95,6 +97,8 @@ export class QueueWorkers implements RegistrySink {
   private readonly settings: QueueWorkersSettings;
   private readonly slots = new Map<string, QueueSlot>();
   private closing = false;
+  /** When each error message was last logged, and how many lines were left out since. */
+  private readonly loggedErrors = new Map<string, { lastLoggedMs: number; suppressed: number }>();
 
   constructor(settings: QueueWorkersSettings) {
     this.settings = settings;
@@ -359,22 +363,28 @@ export class QueueWorkers implements RegistrySink {
     }
   }
 
-  /** Logs a worker's `error` events, at most one line per interval with a count of the rest. */
+  /**
+   * Logs the `error` events of one queue's worker and queue handle. A message is logged at most
+   * once per interval over all queues, with the count of lines left out since. While Redis is
+   * down, every worker reports the same connection error, so 1,000 queues would otherwise
+   * write 1,000 lines per interval.
+   */
   private workerErrorLogger(queue: string): (error: Error) => void {
-    let lastLoggedMs = 0;
-    let suppressed = 0;
     return (error) => {
       const nowMs = this.settings.dispatch.clock.now();
-      if (nowMs - lastLoggedMs < WORKER_ERROR_LOG_INTERVAL_MS) {
-        suppressed += 1;
+      // A prefix keeps the table small when a message carries a job's data.
+      const key = error.message.slice(0, 200);
+      const seen = this.loggedErrors.get(key);
+      if (seen && nowMs - seen.lastLoggedMs < WORKER_ERROR_LOG_INTERVAL_MS) {
+        seen.suppressed += 1;
         return;
       }
       this.settings.logger.error(
-        { queue, err: withoutRedisCommandArguments(error), suppressed },
+        { queue, err: withoutRedisCommandArguments(error), suppressed: seen?.suppressed ?? 0 },
         'worker error',
       );
-      lastLoggedMs = nowMs;
-      suppressed = 0;
+      if (!seen && this.loggedErrors.size >= MAX_TRACKED_ERROR_MESSAGES) this.loggedErrors.clear();
+      this.loggedErrors.set(key, { lastLoggedMs: nowMs, suppressed: 0 });
     };
   }
 }
