@@ -170,7 +170,7 @@ async function main(): Promise<void> {
       try {
         reports.push(await PATHS[name]!(context));
       } catch (error) {
-        // A path whose children a signal stopped fails; the clean-up reports the signal.
+        // A path fails when a signal has stopped its children, and the clean-up reports the signal.
         if (isInterrupted()) break;
         // One broken path should not cost the figures of the others; the exit code says it.
         console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
@@ -182,7 +182,7 @@ async function main(): Promise<void> {
     // After a signal, the handler closes Redis once the processes that use it have stopped.
     if (!isInterrupted()) await redis.close();
   }
-  // The handler exits when its clean-up is done; figures cut short are not reported.
+  // The handler exits when its clean-up is done, so figures cut short are never reported.
   if (isInterrupted()) return;
 
   const markdown = renderResults(

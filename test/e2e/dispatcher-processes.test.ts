@@ -5,7 +5,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { Redis } from 'ioredis';
 import { normalizedRegistrationSchema, WorkerRegistry } from '@bullpen/core';
-import { startPrivateRedis, uniqueQueue } from '../support/redis';
+import { startPrivateRedis, uniqueQueue, type PrivateRedis } from '../support/redis';
 import {
   REPO_ROOT,
   startStack,
@@ -116,6 +116,30 @@ describe('dispatcher processes', () => {
       `/queues/${queue}/jobs?statuses=${state}&length=1`,
     );
     return reply.body.counts[state] ?? 0;
+  };
+
+  /**
+   * Registers `queues` in a Redis of the test's own and starts a dispatcher process on it, for
+   * tests that then stop that Redis under the dispatcher.
+   */
+  const startOnPrivateRedis = async (
+    redis: PrivateRedis,
+    queuePrefix: string,
+    queues: readonly string[],
+    overrides: Record<string, string> = {},
+  ) => {
+    const setup = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+    try {
+      const registry = new WorkerRegistry(setup, queuePrefix);
+      for (const queue of queues) {
+        await registry.put(
+          normalizedRegistrationSchema.parse({ queue, endpoint: { url: 'http://127.0.0.1:9/' } }),
+        );
+      }
+    } finally {
+      setup.disconnect();
+    }
+    return startProcess({ REDIS_URL: redis.url, QUEUE_PREFIX: queuePrefix, ...overrides });
   };
 
   beforeEach(async () => {
@@ -278,23 +302,18 @@ describe('dispatcher processes', () => {
   }, 60_000);
 
   test('SIGTERM after Redis has gone exits 1 without waiting for Redis', async () => {
-    // A Redis of the test's own, stopped under the running dispatcher. Before, the shutdown
-    // waited for the registry follower's pending read until Redis came back.
+    // The shutdown must not wait for the registry follower's read, which stays pending until
+    // Redis comes back.
     const redis = await startPrivateRedis();
     try {
-      const setup = new Redis(redis.url, { maxRetriesPerRequest: 1 });
-      await new WorkerRegistry(setup, 'e2e-no-redis').put(
-        normalizedRegistrationSchema.parse({
-          queue: uniqueQueue('no-redis'),
-          endpoint: { url: 'http://127.0.0.1:9/' },
-        }),
+      const dispatcher = await startOnPrivateRedis(
+        redis,
+        'e2e-no-redis',
+        [uniqueQueue('no-redis')],
+        {
+          SHUTDOWN_GRACE_MS: '1000',
+        },
       );
-      setup.disconnect();
-      const dispatcher = await startProcess({
-        REDIS_URL: redis.url,
-        QUEUE_PREFIX: 'e2e-no-redis',
-        SHUTDOWN_GRACE_MS: '1000',
-      });
       await redis.stop();
       await waitFor(
         () => dispatcher.lines.some((line) => line.msg === 'Redis connection error'),
@@ -324,21 +343,8 @@ describe('dispatcher processes', () => {
     // With Redis gone, every queue's worker reports the same connection errors.
     const redis = await startPrivateRedis();
     try {
-      const setup = new Redis(redis.url, { maxRetriesPerRequest: 1 });
-      const registry = new WorkerRegistry(setup, 'e2e-error-lines');
-      for (let index = 0; index < 20; index += 1) {
-        await registry.put(
-          normalizedRegistrationSchema.parse({
-            queue: `error-lines-${index}`,
-            endpoint: { url: 'http://127.0.0.1:9/' },
-          }),
-        );
-      }
-      setup.disconnect();
-      const dispatcher = await startProcess({
-        REDIS_URL: redis.url,
-        QUEUE_PREFIX: 'e2e-error-lines',
-      });
+      const queues = Array.from({ length: 20 }, (_, index) => `error-lines-${index}`);
+      const dispatcher = await startOnPrivateRedis(redis, 'e2e-error-lines', queues);
       await redis.stop();
       await waitFor(
         () => dispatcher.lines.some((line) => line.msg === 'worker error'),

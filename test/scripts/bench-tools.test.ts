@@ -62,7 +62,7 @@ afterAll(() => {
   fs.rmSync(workDir, { recursive: true, force: true });
 });
 
-test.each(['profile-summary', 'gc-summary'])('%s --help prints the usage and exits 0', (script) => {
+test.each(['profile-summary', 'gc-summary'])('%s --help prints usage', (script) => {
   const { status, output } = runScript(script, ['--help']);
 
   expect(status).toBe(0);
@@ -218,14 +218,14 @@ describe('instructions', () => {
   );
 });
 
-/** Processes whose parent is `parentPid`, read from /proc, with their command lines. */
+/** Lists the processes whose parent is `parentPid`, with their command lines, from /proc. */
 function childrenOf(parentPid: number): { pid: number; command: string }[] {
   const children: { pid: number; command: string }[] = [];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // The fields after the command name, which may itself hold spaces and parentheses.
+      // The fields after the command name, which may itself contain spaces and parentheses.
       const parentField = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
       if (Number(parentField) !== parentPid) continue;
       const command = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ');
@@ -266,7 +266,7 @@ async function stillRunning(pids: number[]): Promise<number[]> {
 
 async function waitFor<T>(
   read: () => T | undefined | Promise<T | undefined>,
-  what: string,
+  description: string,
   timeoutMs = 60_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -274,12 +274,12 @@ async function waitFor<T>(
     const value = await read();
     if (value !== undefined) return value;
     if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
-/** Processes below `pid`, children first, read from /proc. */
+/** Lists the processes below `pid`, each before its own children, from /proc. */
 function descendantsOf(pid: number): { pid: number; command: string }[] {
   return childrenOf(pid).flatMap((child) => [child, ...descendantsOf(child.pid)]);
 }
@@ -341,6 +341,25 @@ describe('pnpm bench interrupted', () => {
     return processes;
   };
 
+  /** Waits for the key prefix that the bench prints when it starts. */
+  const keyPrefixOf = (errorLines: string[]) =>
+    waitFor(
+      () => errorLines.map((line) => /prefix (bench-[0-9a-f]+)/.exec(line)?.[1]).find(Boolean),
+      'the bench to name its key prefix',
+    );
+
+  /** Starts the idle path through node and waits until it has started a dispatcher. */
+  const startUntilDispatcher = async (redisUrl: string | undefined) => {
+    const { child, errorLines } = startBench(redisUrl);
+    started.push(child);
+    const exited = exitOf(child);
+    const dispatcher = await waitFor(
+      () => childrenOf(child.pid!).find((entry) => entry.command.includes('services/dispatcher')),
+      'the idle path to start a dispatcher',
+    );
+    return { child, errorLines, exited, dispatcher };
+  };
+
   afterEach(() => {
     // A failed test must not leave its bench and the processes it started running.
     const benches = started.splice(0);
@@ -356,18 +375,8 @@ describe('pnpm bench interrupted', () => {
 
   test('SIGTERM stops processes and deletes keys', async () => {
     const redisUrl = process.env.REDIS_URL as string;
-    const { child, errorLines } = startBench(redisUrl);
-    started.push(child);
-    const exited = exitOf(child);
-
-    const prefix = await waitFor(
-      () => errorLines.map((line) => /prefix (bench-[0-9a-f]+)/.exec(line)?.[1]).find(Boolean),
-      'the bench to name its key prefix',
-    );
-    const dispatcher = await waitFor(
-      () => childrenOf(child.pid!).find((entry) => entry.command.includes('services/dispatcher')),
-      'the idle path to start a dispatcher',
-    );
+    const { child, errorLines, exited, dispatcher } = await startUntilDispatcher(redisUrl);
+    const prefix = await keyPrefixOf(errorLines);
     const redis = new Redis(redisUrl, { lazyConnect: true });
     const runKeys = async () => [
       ...(await redis.keys(`${prefix}:*`)),
@@ -391,14 +400,7 @@ describe('pnpm bench interrupted', () => {
   }, 120_000);
 
   test('SIGINT stops the private Redis', async () => {
-    const { child, errorLines } = startBench(undefined);
-    started.push(child);
-    const exited = exitOf(child);
-
-    const dispatcher = await waitFor(
-      () => childrenOf(child.pid!).find((entry) => entry.command.includes('services/dispatcher')),
-      'the idle path to start a dispatcher',
-    );
+    const { child, errorLines, exited, dispatcher } = await startUntilDispatcher(undefined);
     const redisServer = childrenOf(child.pid!).find((entry) =>
       entry.command.includes('redis-server'),
     );
@@ -451,10 +453,7 @@ describe('pnpm bench interrupted', () => {
     const { child, errorLines } = startBench(redisUrl, 'node', 'latency');
     started.push(child);
     const exited = exitOf(child);
-    const prefix = await waitFor(
-      () => errorLines.map((line) => /prefix (bench-[0-9a-f]+)/.exec(line)?.[1]).find(Boolean),
-      'the bench to name its key prefix',
-    );
+    const prefix = await keyPrefixOf(errorLines);
     const redis = new Redis(redisUrl, { lazyConnect: true });
     try {
       await redis.connect();

@@ -28,7 +28,7 @@ export interface BenchRedis {
   readonly version: string;
   /** Deletes the keys of one queue. */
   deleteQueueKeys(queue: string): Promise<void>;
-  /** Deletes every key of the run and stops a private Redis; later calls return the first one's promise. */
+  /** Deletes every key of the run and stops a private Redis. Later calls return the first call's promise. */
   close(): Promise<void>;
 }
 

@@ -14,7 +14,7 @@ const KEPT_OUTPUT_LINES = 40;
 /** How many JSON lines are kept for `waitForLine` calls made after the line was printed. */
 const KEPT_JSON_LINES = 20_000;
 const STOP_TIMEOUT_MS = 60_000;
-/** Wait for a child's exit after SIGTERM when the bench is interrupted, before SIGKILL. */
+/** Time a child gets to exit after SIGTERM when the bench is interrupted, before SIGKILL. */
 const INTERRUPT_STOP_TIMEOUT_MS = 5_000;
 
 export interface ChildSettings {
@@ -50,8 +50,9 @@ export class BenchChild {
 
   private constructor(settings: ChildSettings) {
     // Once a signal has started the clean-up, a path that goes on must not start new children.
-    if (isInterrupted())
+    if (isInterrupted()) {
       throw new Error(`not starting ${settings.name}: the bench was interrupted`);
+    }
     this.name = settings.name;
     const loaderUrl = pathToFileURL(createRequire(__filename).resolve('tsx')).href;
     // Created before the spawn, so that a directory that cannot be made leaves no child behind.

@@ -3,7 +3,7 @@
 // the run in a shared Redis.
 
 type CleanupStep = () => Promise<unknown>;
-/** Ends a resource at once, without waiting: for a second signal during the clean-up. */
+/** Function that ends a resource at once, without waiting, for a second signal during the clean-up. */
 type ForceStop = () => void;
 
 const SIGNAL_NUMBERS = { SIGINT: 2, SIGTERM: 15 } as const;
@@ -17,7 +17,7 @@ const steps = new Map<CleanupStep, ForceStop | undefined>();
 let interruptedBy: HandledSignal | undefined;
 let installed = false;
 
-/** Whether a signal has started the clean-up; a path should start nothing new then. */
+/** Tells whether a signal has started the clean-up. A path should then start nothing new. */
 export function isInterrupted(): boolean {
   return interruptedBy !== undefined;
 }
@@ -67,7 +67,9 @@ export function installInterruptHandlers(log: (message: string) => void): void {
       console.error(reason);
       process.exit(1);
     }
-    log(`ignored during the clean-up: ${(reason as Error)?.message ?? String(reason)}`);
+    log(
+      `unhandled rejection ignored during the clean-up: ${(reason as Error)?.message ?? String(reason)}`,
+    );
   });
 }
 
@@ -76,14 +78,14 @@ async function runSteps(log: (message: string) => void): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new Error(`a clean-up step took over ${STEP_TIMEOUT_MS} ms`)),
+        () => reject(new Error(`a clean-up step timed out after ${STEP_TIMEOUT_MS} ms`)),
         STEP_TIMEOUT_MS,
       );
     });
     try {
       await Promise.race([step(), timeout]);
     } catch (error) {
-      log(`clean-up: ${(error as Error).message}`);
+      log(`clean-up step failed: ${(error as Error).message}`);
     } finally {
       clearTimeout(timer);
       steps.delete(step);
@@ -96,7 +98,7 @@ function forceStopAll(log: (message: string) => void): void {
     try {
       forceStop?.();
     } catch (error) {
-      log(`clean-up: ${(error as Error).message}`);
+      log(`forced stop failed: ${(error as Error).message}`);
     }
   }
 }
