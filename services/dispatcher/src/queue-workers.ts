@@ -365,7 +365,8 @@ export class QueueWorkers implements RegistrySink {
 
   /**
    * Logs the `error` events of one queue's worker and queue handle. A message is logged at most
-   * once per interval over all queues, with the count of lines left out since. While Redis is
+   * once per interval over all queues, with the count of lines left out since, unless over
+   * 1,000 distinct messages arrive in between and the table starts afresh. While Redis is
    * down, every worker reports the same connection error, so 1,000 queues would otherwise
    * write 1,000 lines per interval.
    */

@@ -5,11 +5,10 @@ import { startPrivateRedis, type PrivateRedis } from '../../../test/support/redi
 import { startRedisProxy, type RedisProxy } from '../../../test/support/redis-proxy';
 import { BacklogMetricReporter } from '../src/backlog-metric';
 
-// Stopping the backlog metric while Redis does not answer, as when ECS stops a task cut off
-// from its Redis. Before, its stop waited for the pending count for as long as Redis stayed
-// silent. A proxy that holds every reply plays the silent Redis. The whole dispatcher is
-// stopped after Redis has gone in test/e2e/dispatcher-processes.test.ts, as a process, the
-// way ECS stops it.
+// Stops the backlog metric while Redis sends no reply, as when ECS stops a task cut off from
+// its Redis. The stop must not wait for the pending count. A proxy that holds every reply
+// plays the silent Redis. test/e2e/dispatcher-processes.test.ts stops a whole dispatcher
+// process after Redis has gone, the way ECS stops it.
 
 const PREFIX = 'dispatcher-backlog-metric';
 /** Far longer than the stop needs; the wait ends at once when the stop finishes. */
