@@ -8,6 +8,7 @@ import {
 } from '@bullpen/core';
 import { BacklogMetricReporter } from './backlog-metric';
 import type { DispatcherConfig } from './config';
+import { trackConnectionCopies, type ConnectionCopies } from './connection-copies';
 import { DispatcherError, DispatcherShutdownError } from './errors';
 import { lazyDefaultCredentials, type AwsCredentialsSource } from './invokers/aws-credentials';
 import { InFlightCalls, systemClock, type Clock } from './invokers/call-context';
@@ -61,6 +62,8 @@ export interface Dispatcher {
 
 /** Time allowed to the calls cut off after the grace period to return their jobs to waiting. */
 const ABANDON_WAIT_MS = 3_000;
+/** Time allowed to the workers' closes to finish after their blocking connections were ended. */
+const DISCONNECTED_CLOSE_WAIT_MS = 1_000;
 /** Time allowed to a Redis QUIT before the connection is dropped. */
 const REDIS_QUIT_TIMEOUT_MS = 1_000;
 /** Time allowed to reach Redis at start before the dispatcher gives up. */
@@ -89,6 +92,8 @@ class DispatcherRuntime implements Dispatcher {
   private readonly clock: Clock;
   private readonly metrics = new DispatcherMetrics();
   private readonly workerConnection: Redis;
+  /** The workers' blocking connections, which BullMQ opens as copies of workerConnection. */
+  private readonly workerConnectionCopies: ConnectionCopies;
   private readonly registryConnection: Redis;
   private readonly blockingConnection: Redis;
   private readonly endpointPools: EndpointPools;
@@ -110,6 +115,7 @@ class DispatcherRuntime implements Dispatcher {
     // reconnect instead of failing. The registry connections keep ioredis' default, so a
     // Redis outage surfaces in the follower's log instead of a silent wait.
     this.workerConnection = createRedis(config.redis, { maxRetriesPerRequest: null });
+    this.workerConnectionCopies = trackConnectionCopies(this.workerConnection);
     this.registryConnection = createRedis(config.redis);
     this.blockingConnection = createRedis(config.redis);
     for (const [name, connection] of [
@@ -290,13 +296,20 @@ class DispatcherRuntime implements Dispatcher {
         : 'grace period over with no calls in flight; the workers are still closing, most likely waiting for Redis',
     );
     this.inFlight.abandonAll();
-    if (!(await settlesWithin(drained, ABANDON_WAIT_MS))) {
-      throw new DispatcherError(
-        `Workers did not close within ${ABANDON_WAIT_MS} ms after the grace period; ` +
-          'their jobs return to waiting when BullMQ detects them as stalled.',
-        'workers_not_closed',
-      );
-    }
+    if (await settlesWithin(drained, ABANDON_WAIT_MS)) return;
+
+    // Most likely Redis is unreachable and each worker's close waits on the QUIT of its
+    // blocking connection. Ending those connections stops their reconnects, so that nothing
+    // is left running after close() has returned. A close then finishes only if its
+    // connection was not between two attempts: ioredis 5 never settles the queued commands of
+    // a connection ended while it waits to reconnect.
+    this.workerConnectionCopies.disconnectAll();
+    await settlesWithin(drained, DISCONNECTED_CLOSE_WAIT_MS);
+    throw new DispatcherError(
+      `Workers did not close within ${ABANDON_WAIT_MS} ms after the grace period, so their ` +
+        'connections were ended; their jobs return to waiting when BullMQ detects them as stalled.',
+      'workers_not_closed',
+    );
   }
 
   private async closeRedis(): Promise<void> {

@@ -1,0 +1,82 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+import { Redis } from 'ioredis';
+import { startPrivateRedis, type PrivateRedis } from '../../../test/support/redis';
+import { register } from './support/test-dispatcher';
+
+// Closes a dispatcher after Redis has stopped, inside a process of its own as a program that
+// embeds it would, and checks that the process can then exit. BullMQ ends each worker's
+// blocking connection with QUIT, which waits for Redis, so these connections used to keep
+// reconnecting after close() had returned. test/e2e/dispatcher-processes.test.ts stops the
+// dispatcher's own process, whose main exits once close() returns.
+
+const PREFIX = 'dispatcher-close-without-redis';
+const QUEUE_COUNT = 3;
+const CLOSE_IN_PROCESS = path.join(__dirname, 'fixtures', 'close-in-process.ts');
+/** Far longer than start-up or close() needs. Each wait ends as soon as its line arrives. */
+const STEP_WITHIN_MS = 20_000;
+/** Time allowed to the process to exit after close() has settled. */
+const EXIT_WITHIN_MS = 10_000;
+
+let redis: PrivateRedis;
+
+beforeEach(async () => {
+  redis = await startPrivateRedis();
+});
+
+afterEach(async () => {
+  await redis.stop();
+});
+
+/** Returns what `waiting` settles to, or rejects naming `step` when that takes over `ms`. */
+async function within<T>(waiting: Promise<T>, ms: number, step: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${step} took over ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([waiting, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+test('process exits after close without Redis', async () => {
+  const admin = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+  try {
+    for (let index = 0; index < QUEUE_COUNT; index += 1) {
+      await register(admin, PREFIX, {
+        queue: `gone-${index}`,
+        endpoint: { type: 'http', url: 'http://127.0.0.1:9/' },
+      });
+    }
+  } finally {
+    admin.disconnect();
+  }
+
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', CLOSE_IN_PROCESS, redis.url, PREFIX, String(QUEUE_COUNT)],
+    { cwd: path.join(__dirname, '..'), stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const nextLine = async () => (await lines.next()).value as string | undefined;
+  try {
+    expect(await within(nextLine(), STEP_WITHIN_MS, 'start-up')).toBe('started');
+    await redis.stop();
+    child.stdin.end('close\n');
+
+    const result = JSON.parse((await within(nextLine(), STEP_WITHIN_MS, 'close()')) ?? '') as {
+      outcome: string;
+      state: string;
+    };
+    // The workers could not close within the grace period, so close() reports that step.
+    expect(result.outcome).toMatch(/^failed: .*drain workers/);
+    expect(result.state).toBe('stopped');
+    expect(await within(exited, EXIT_WITHIN_MS, 'the exit after close()')).toBe(0);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
