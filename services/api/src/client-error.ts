@@ -50,9 +50,14 @@ export function createClientErrorListener(logger: Logger) {
   };
 }
 
+/** Returns the API's JSON error body. */
+function jsonErrorBody(code: string, message: string): string {
+  return JSON.stringify({ error: { code, message } });
+}
+
 /** Writes a whole HTTP/1.1 response with the API's JSON error to a raw socket and closes it. */
 function endWithJsonError(socket: Duplex, status: number, code: string, message: string): void {
-  const body = JSON.stringify({ error: { code, message } });
+  const body = jsonErrorBody(code, message);
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
       'Content-Type: application/json\r\n' +
@@ -69,7 +74,7 @@ function endResponseWithJsonError(
   code: string,
   message: string,
 ): void {
-  const body = JSON.stringify({ error: { code, message } });
+  const body = jsonErrorBody(code, message);
   response.writeHead(status, {
     'Content-Type': 'application/json',
     'Content-Length': Buffer.byteLength(body),
@@ -103,19 +108,6 @@ export function createRequestErrorHandler(logger: Logger) {
 }
 
 /**
- * Responds with the API's JSON error to an `Expect` header other than `100-continue`. Without
- * this listener, Node.js sends an empty 417.
- */
-export function rejectUnknownExpectation(request: IncomingMessage, response: ServerResponse): void {
-  endResponseWithJsonError(
-    response,
-    417,
-    'expectation_failed',
-    `Unsupported Expect header "${String(request.headers.expect).slice(0, 100)}"; send only "Expect: 100-continue" or none.`,
-  );
-}
-
-/**
  * Responds with a JSON 405 to a CONNECT request. Node.js hands CONNECT to a `connect`
  * listener instead of the request listener, and without one it closes the socket silently.
  */
@@ -138,28 +130,29 @@ function countHostLines(rawHeaders: readonly string[]): number {
   return count;
 }
 
-/**
- * Returns a `checkContinue` listener that sends 100 Continue only to a request with at most
- * one Host field line, so a client whose request will be rejected sends no body.
- */
-export function continueUnlessRepeatedHost(listener: RequestListener): RequestListener {
-  return (request, response) => {
-    if (countHostLines(request.rawHeaders) <= 1) response.writeContinue();
-    listener(request, response);
-  };
+/** The listeners of the API's Node.js server for requests, `checkContinue` and `checkExpectation`. */
+export interface ServerRequestListeners {
+  readonly request: RequestListener;
+  readonly checkContinue: RequestListener;
+  readonly checkExpectation: RequestListener;
 }
 
 /**
- * Wraps a request listener so that a request with two or more Host field lines gets a JSON
- * 400, as RFC 9112 section 3.2 requires. Node.js would pass it on with the first value.
+ * Wraps the app's request listener in the three listeners through which Node.js hands over
+ * requests. Each one first rejects a request with two or more Host field lines with a JSON
+ * 400, as RFC 9112 section 3.2 requires, because Node.js would pass it on with the first
+ * value. So a client whose request is rejected gets no 100 Continue and sends no body.
+ * `checkExpectation` then responds with a JSON 417 to an `Expect` header other than
+ * `100-continue`, where Node.js would send an empty one.
  */
-export function rejectRepeatedHost(listener: RequestListener, logger: Logger): RequestListener {
-  return (request, response) => {
+export function createRequestListeners(
+  listener: RequestListener,
+  logger: Logger,
+): ServerRequestListeners {
+  /** Responds with a 400 and returns true when the request has more than one Host line. */
+  const rejectIfRepeatedHost = (request: IncomingMessage, response: ServerResponse): boolean => {
     const hostLines = countHostLines(request.rawHeaders);
-    if (hostLines <= 1) {
-      listener(request, response);
-      return;
-    }
+    if (hostLines <= 1) return false;
     logger.debug({ hostLines, status: 400 }, 'rejected a request with repeated Host headers');
     endResponseWithJsonError(
       response,
@@ -167,5 +160,27 @@ export function rejectRepeatedHost(listener: RequestListener, logger: Logger): R
       'bad_request',
       'The request has more than one Host header; send exactly one.',
     );
+    return true;
+  };
+
+  return {
+    request: (request, response) => {
+      if (rejectIfRepeatedHost(request, response)) return;
+      listener(request, response);
+    },
+    checkContinue: (request, response) => {
+      if (rejectIfRepeatedHost(request, response)) return;
+      response.writeContinue();
+      listener(request, response);
+    },
+    checkExpectation: (request, response) => {
+      if (rejectIfRepeatedHost(request, response)) return;
+      endResponseWithJsonError(
+        response,
+        417,
+        'expectation_failed',
+        `Unsupported Expect header "${String(request.headers.expect).slice(0, 100)}"; send only "Expect: 100-continue" or none.`,
+      );
+    },
   };
 }

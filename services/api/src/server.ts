@@ -5,12 +5,10 @@ import type { Redis } from 'ioredis';
 import type { AddressInfo } from 'node:net';
 import { createApp, type AppOptions } from './app';
 import {
-  continueUnlessRepeatedHost,
   createClientErrorListener,
   createRequestErrorHandler,
+  createRequestListeners,
   rejectConnect,
-  rejectRepeatedHost,
-  rejectUnknownExpectation,
 } from './client-error';
 import type { ApiConfig } from './config';
 import { createApiRedis } from './redis-connection';
@@ -75,14 +73,14 @@ export async function startApiServer(
 
   // Node.js sends an empty 400 for a request without a Host header unless requireHostHeader
   // is off. With it off, the request listener rejects such a request with a JSON error.
-  const listener = rejectRepeatedHost(
+  const listeners = createRequestListeners(
     getRequestListener(app.fetch, { errorHandler: createRequestErrorHandler(logger) }),
     logger,
   );
-  const server = createServer({ requireHostHeader: false }, listener);
+  const server = createServer({ requireHostHeader: false }, listeners.request);
   server.on('clientError', createClientErrorListener(logger));
-  server.on('checkContinue', continueUnlessRepeatedHost(listener));
-  server.on('checkExpectation', rejectUnknownExpectation);
+  server.on('checkContinue', listeners.checkContinue);
+  server.on('checkExpectation', listeners.checkExpectation);
   server.on('connect', rejectConnect);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

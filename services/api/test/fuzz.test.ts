@@ -2514,6 +2514,18 @@ describe('HTTP parser rejections', () => {
       ]),
       417,
     ],
+    // The repeated Host makes the request invalid, whatever it expects.
+    [
+      'unknown Expect header with two Host headers',
+      requestLines([
+        'POST /queues/q/jobs HTTP/1.1',
+        'Host: a',
+        'Host: b',
+        'Expect: bogus',
+        'Content-Length: 2',
+      ]),
+      400,
+    ],
   ];
 
   test('sends 100 Continue to one Host header', async () => {
