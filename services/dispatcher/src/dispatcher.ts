@@ -8,7 +8,7 @@ import {
 } from '@bullpen/core';
 import { BacklogMetricReporter } from './backlog-metric';
 import type { DispatcherConfig } from './config';
-import { trackConnectionCopies, type ConnectionCopies } from './connection-copies';
+import { endConnection, trackConnectionCopies, type ConnectionCopies } from './connection-copies';
 import { DispatcherError, DispatcherShutdownError } from './errors';
 import { lazyDefaultCredentials, type AwsCredentialsSource } from './invokers/aws-credentials';
 import { InFlightCalls, systemClock, type Clock } from './invokers/call-context';
@@ -62,7 +62,7 @@ export interface Dispatcher {
 
 /** Time allowed to the calls cut off after the grace period to return their jobs to waiting. */
 const ABANDON_WAIT_MS = 3_000;
-/** Time allowed to the workers' closes to finish after their blocking connections were ended. */
+/** Time allowed to the workers' closes to finish after their connections were ended. */
 const DISCONNECTED_CLOSE_WAIT_MS = 1_000;
 /** Time allowed to a Redis QUIT before the connection is dropped. */
 const REDIS_QUIT_TIMEOUT_MS = 1_000;
@@ -298,13 +298,15 @@ class DispatcherRuntime implements Dispatcher {
     this.inFlight.abandonAll();
     if (await settlesWithin(drained, ABANDON_WAIT_MS)) return;
 
-    // Most likely Redis is unreachable and each worker's close waits on the QUIT of its
-    // blocking connection. Ending those connections stops their reconnects, so that nothing
-    // is left running after close() has returned. A close then finishes only if its
-    // connection was not between two attempts: ioredis 5 never settles the queued commands of
-    // a connection ended while it waits to reconnect.
-    this.workerConnectionCopies.disconnectAll();
-    await settlesWithin(drained, DISCONNECTED_CLOSE_WAIT_MS);
+    // Most likely Redis is unreachable and the workers wait on commands that Redis never
+    // replies to, their blocking connections' QUIT among them. Ending the workers' connections
+    // rejects those commands, so the workers finish closing and stop their timers, and
+    // nothing keeps the process alive after close() has returned.
+    this.workerConnectionCopies.endAll();
+    endConnection(this.workerConnection);
+    if (!(await settlesWithin(drained, DISCONNECTED_CLOSE_WAIT_MS))) {
+      this.queueWorkers.forgetClosingWorkers();
+    }
     throw new DispatcherError(
       `Workers did not close within ${ABANDON_WAIT_MS} ms after the grace period, so their ` +
         'connections were ended; their jobs return to waiting when BullMQ detects them as stalled.',
@@ -317,8 +319,8 @@ class DispatcherRuntime implements Dispatcher {
       [this.workerConnection, this.registryConnection, this.blockingConnection].map(
         async (connection) => {
           if (connection.status === 'end') return;
-          const quit = connection.quit().catch(() => connection.disconnect());
-          if (!(await settlesWithin(quit, REDIS_QUIT_TIMEOUT_MS))) connection.disconnect();
+          const quit = connection.quit().catch(() => endConnection(connection));
+          if (!(await settlesWithin(quit, REDIS_QUIT_TIMEOUT_MS))) endConnection(connection);
         },
       ),
     );

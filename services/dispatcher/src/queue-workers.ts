@@ -154,6 +154,15 @@ export class QueueWorkers implements RegistrySink {
     await Promise.all(closings);
   }
 
+  /**
+   * Forgets the workers still closing after closeAll(), once their connections have been
+   * ended. Their closes may never finish, and none of them fetches jobs any more.
+   */
+  forgetClosingWorkers(): void {
+    for (const slot of this.slots.values()) slot.running = undefined;
+    this.settings.metrics.workers.set(0);
+  }
+
   private slotFor(queue: string): QueueSlot {
     let slot = this.slots.get(queue);
     if (!slot) {

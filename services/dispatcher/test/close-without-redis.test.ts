@@ -3,13 +3,15 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { Redis } from 'ioredis';
 import { startPrivateRedis, type PrivateRedis } from '../../../test/support/redis';
+import { startRedisProxy } from '../../../test/support/redis-proxy';
 import { register } from './support/test-dispatcher';
 
-// Closes a dispatcher after Redis has stopped, inside a process of its own as a program that
-// embeds it would, and checks that the process can then exit. BullMQ ends each worker's
-// blocking connection with QUIT, which waits for Redis, so these connections used to keep
-// reconnecting after close() had returned. test/e2e/dispatcher-processes.test.ts stops the
-// dispatcher's own process, whose main exits once close() returns.
+// Closes a dispatcher after Redis has stopped or gone silent, inside a process of its own as
+// a program that embeds it would, and checks that the process can then exit. The workers wait
+// on commands that Redis never replies to, the QUIT of their blocking connections among them.
+// Their connections used to keep reconnecting after close() had returned, and their timers
+// kept the process alive. test/e2e/dispatcher-processes.test.ts stops the dispatcher's own
+// process, whose main exits once close() returns.
 
 const PREFIX = 'dispatcher-close-without-redis';
 const QUEUE_COUNT = 3;
@@ -42,7 +44,8 @@ async function within<T>(waiting: Promise<T>, ms: number, step: string): Promise
   }
 }
 
-test('process exits after close without Redis', async () => {
+/** Registers QUEUE_COUNT queues through a connection of its own. */
+async function registerQueues(): Promise<void> {
   const admin = new Redis(redis.url, { maxRetriesPerRequest: 1 });
   try {
     for (let index = 0; index < QUEUE_COUNT; index += 1) {
@@ -54,10 +57,16 @@ test('process exits after close without Redis', async () => {
   } finally {
     admin.disconnect();
   }
+}
 
+/**
+ * Runs the fixture's dispatcher against `redisUrl`, calls `cutOff` once every worker runs,
+ * then closes the dispatcher and checks what close() reports and that the process exits.
+ */
+async function expectExitAfterClose(redisUrl: string, cutOff: () => Promise<void>): Promise<void> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', CLOSE_IN_PROCESS, redis.url, PREFIX, String(QUEUE_COUNT)],
+    ['--import', 'tsx', CLOSE_IN_PROCESS, redisUrl, PREFIX, String(QUEUE_COUNT)],
     { cwd: path.join(__dirname, '..'), stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -65,18 +74,37 @@ test('process exits after close without Redis', async () => {
   const nextLine = async () => (await lines.next()).value as string | undefined;
   try {
     expect(await within(nextLine(), STEP_WITHIN_MS, 'start-up')).toBe('started');
-    await redis.stop();
+    await cutOff();
     child.stdin.end('close\n');
 
     const result = JSON.parse((await within(nextLine(), STEP_WITHIN_MS, 'close()')) ?? '') as {
       outcome: string;
       state: string;
+      runningQueues: string[];
     };
     // The workers could not close within the grace period, so close() reports that step.
     expect(result.outcome).toMatch(/^failed: .*drain workers/);
     expect(result.state).toBe('stopped');
+    expect(result.runningQueues).toEqual([]);
     expect(await within(exited, EXIT_WITHIN_MS, 'the exit after close()')).toBe(0);
   } finally {
     child.kill('SIGKILL');
+  }
+}
+
+test('process exits after close with Redis stopped', async () => {
+  await registerQueues();
+
+  await expectExitAfterClose(redis.url, () => redis.stop());
+});
+
+// A Redis that keeps its connections open but no longer replies, as behind a network cut.
+test('process exits after close with Redis silent', async () => {
+  await registerQueues();
+  const proxy = await startRedisProxy(redis.port);
+  try {
+    await expectExitAfterClose(proxy.url, async () => proxy.holdReplies());
+  } finally {
+    await proxy.close();
   }
 });
