@@ -78,6 +78,9 @@ export async function startApiServer(
     logger,
   );
   const server = createServer({ requireHostHeader: false }, listeners.request);
+  // By default Node.js 20.20 keeps only the first 1,023 header fields, so a second Host line
+  // after them would go unseen. The 16 KiB header size limit still bounds the count.
+  server.maxHeadersCount = 0;
   server.on('clientError', createClientErrorListener(logger));
   server.on('checkContinue', listeners.checkContinue);
   server.on('checkExpectation', listeners.checkExpectation);

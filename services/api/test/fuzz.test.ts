@@ -2514,6 +2514,17 @@ describe('HTTP parser rejections', () => {
       ]),
       417,
     ],
+    [
+      'second Host header after 1,100 other headers',
+      requestLines([
+        'GET /workers HTTP/1.1',
+        'Host: a',
+        ...Array.from({ length: 1_100 }, () => 'x:1'),
+        'Host: b',
+        'Connection: close',
+      ]),
+      400,
+    ],
     // The repeated Host makes the request invalid, whatever it expects.
     [
       'unknown Expect header with two Host headers',
