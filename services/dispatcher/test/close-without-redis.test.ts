@@ -2,22 +2,28 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 import { Redis } from 'ioredis';
-import { startPrivateRedis, type PrivateRedis } from '../../../test/support/redis';
+import {
+  restartPrivateRedisOnPort,
+  startPrivateRedis,
+  type PrivateRedis,
+} from '../../../test/support/redis';
 import { startRedisProxy } from '../../../test/support/redis-proxy';
 import { register } from './support/test-dispatcher';
 
-// Closes a dispatcher after Redis has stopped or gone silent, inside a process of its own as
-// a program that embeds it would, and checks that the process can then exit. The workers wait
-// on commands that Redis never replies to, the QUIT of their blocking connections among them.
-// Their connections used to keep reconnecting after close() had returned, and their timers
-// kept the process alive. test/e2e/dispatcher-processes.test.ts stops the dispatcher's own
-// process, whose main exits once close() returns.
+// Closes a dispatcher after Redis has stopped, gone silent or come back, inside a process of
+// its own as a program that embeds it would, and checks that the process can then exit. The
+// workers wait on commands that Redis never replies to, the QUIT of their blocking connections
+// among them. Their connections used to keep reconnecting after close() had returned, and
+// their timers kept the process alive. test/e2e/dispatcher-processes.test.ts stops the
+// dispatcher's own process, whose main exits once close() returns.
 
 const PREFIX = 'dispatcher-close-without-redis';
 const QUEUE_COUNT = 3;
 const CLOSE_IN_PROCESS = path.join(__dirname, 'fixtures', 'close-in-process.ts');
 /** Far longer than start-up or close() needs. Each wait ends as soon as its line arrives. */
 const STEP_WITHIN_MS = 20_000;
+/** Time from the start of close() until the Redis of the 'Redis back' test runs again. */
+const REDIS_BACK_AFTER_MS = 300;
 /** Time allowed to the process to exit after close() has settled. */
 const EXIT_WITHIN_MS = 10_000;
 
@@ -61,9 +67,14 @@ async function registerQueues(): Promise<void> {
 
 /**
  * Runs the fixture's dispatcher against `redisUrl`, calls `cutOff` once every worker runs,
- * then closes the dispatcher and checks what close() reports and that the process exits.
+ * then closes the dispatcher, calls `afterClose`, and checks what close() reports and that
+ * the process exits.
  */
-async function expectExitAfterClose(redisUrl: string, cutOff: () => Promise<void>): Promise<void> {
+async function expectExitAfterClose(
+  redisUrl: string,
+  cutOff: () => Promise<void>,
+  afterClose: () => Promise<void> = async () => undefined,
+): Promise<void> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', CLOSE_IN_PROCESS, redisUrl, PREFIX, String(QUEUE_COUNT)],
@@ -76,6 +87,7 @@ async function expectExitAfterClose(redisUrl: string, cutOff: () => Promise<void
     expect(await within(nextLine(), STEP_WITHIN_MS, 'start-up')).toBe('started');
     await cutOff();
     child.stdin.end('close\n');
+    await afterClose();
 
     const result = JSON.parse((await within(nextLine(), STEP_WITHIN_MS, 'close()')) ?? '') as {
       outcome: string;
@@ -96,6 +108,21 @@ test('process exits after close with Redis stopped', async () => {
   await registerQueues();
 
   await expectExitAfterClose(redis.url, () => redis.stop());
+});
+
+// BullMQ ends each worker's blocking connection when the worker's close begins, and ioredis
+// then stops reconnecting it. So close() gives up on the workers as when Redis stays away.
+test('process exits after close with Redis back', async () => {
+  await registerQueues();
+
+  await expectExitAfterClose(
+    redis.url,
+    () => redis.stop(),
+    async () => {
+      await new Promise((resolve) => setTimeout(resolve, REDIS_BACK_AFTER_MS));
+      redis = await restartPrivateRedisOnPort(redis.port);
+    },
+  );
 });
 
 // A Redis that keeps its connections open but no longer replies, as behind a network cut.
