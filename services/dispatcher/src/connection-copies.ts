@@ -14,16 +14,25 @@ export interface ConnectionCopies {
  */
 export function trackConnectionCopies(connection: Redis): ConnectionCopies {
   const copies = new Set<Redis>();
+  const everReady = new WeakSet<Redis>();
   const duplicate = connection.duplicate.bind(connection);
   connection.duplicate = (...args) => {
     const copy = duplicate(...args);
     copies.add(copy);
+    copy.once('ready', () => everReady.add(copy));
     copy.once('end', () => copies.delete(copy));
     return copy;
   };
   return {
     endAll: () => {
-      for (const copy of copies) endConnection(copy);
+      for (const copy of copies) {
+        // BullMQ 5.81 reports the failed first connect of a copy it has closed already as an
+        // `error` event that nothing listens to, which stops a process without a handler.
+        // A copy that never connected is therefore only disconnected, which leaves that
+        // first connect pending instead.
+        if (everReady.has(copy)) endConnection(copy);
+        else copy.disconnect();
+      }
       copies.clear();
     },
   };

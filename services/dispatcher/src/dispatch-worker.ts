@@ -1,4 +1,4 @@
-import { Worker, isNotConnectionError, type Job, type RedisClient } from 'bullmq';
+import { Worker, isNotConnectionError, type Job, type RedisClient, type Span } from 'bullmq';
 
 /**
  * Delay before the worker requests the next job again after Redis rejected the last
@@ -31,6 +31,47 @@ export class DispatchWorker extends Worker {
       }
       throw error;
     }
+  }
+
+  protected override async handleCompleted(
+    result: unknown,
+    job: Job,
+    token: string,
+    fetchNextCallback?: () => boolean,
+    span?: Span,
+  ): Promise<Job> {
+    try {
+      return await super.handleCompleted(result, job, token, fetchNextCallback, span);
+    } catch (error) {
+      throw this.finalWhileClosing(error);
+    }
+  }
+
+  protected override async handleFailed(
+    failure: Error,
+    job: Job,
+    token: string,
+    fetchNextCallback?: () => boolean,
+    span?: Span,
+  ): Promise<Job> {
+    try {
+      return await super.handleFailed(failure, job, token, fetchNextCallback, span);
+    } catch (error) {
+      throw this.finalWhileClosing(error);
+    }
+  }
+
+  /**
+   * Returns the error to throw for a job's completion or failure that Redis did not take.
+   * BullMQ 5.81 retries such a move after a connection error without limit, and while the
+   * worker closes it retries without a pause. Once the dispatcher has ended the connection,
+   * every retry fails at once, so the retries kept a core busy and the close never finished.
+   * During a close, the error is therefore rethrown as one that BullMQ does not retry. The
+   * job stays active in Redis and runs again once BullMQ finds it stalled.
+   */
+  private finalWhileClosing(error: unknown): unknown {
+    if (!this.closing || !(error instanceof Error) || isNotConnectionError(error)) return error;
+    return new Error(`Redis connection lost while the worker was closing: ${error.message}`);
   }
 
   /** Resolves after `delayMs`, or as soon as the worker starts closing. */

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
   restartPrivateRedisOnPort,
@@ -8,6 +9,7 @@ import {
   type PrivateRedis,
 } from '../../../test/support/redis';
 import { startRedisProxy } from '../../../test/support/redis-proxy';
+import { startEndpointServer, waitFor } from './support/endpoint-server';
 import { register } from './support/test-dispatcher';
 
 // Closes a dispatcher after Redis has stopped, gone silent or come back, inside a process of
@@ -50,15 +52,28 @@ async function within<T>(waiting: Promise<T>, ms: number, step: string): Promise
   }
 }
 
-/** Registers QUEUE_COUNT queues through a connection of its own. */
-async function registerQueues(): Promise<void> {
+const QUEUE_NAMES = Array.from({ length: QUEUE_COUNT }, (_, index) => `gone-${index}`);
+
+/** Registers every queue of QUEUE_NAMES with `endpointUrl`, through a connection of its own. */
+async function registerQueues(endpointUrl = 'http://127.0.0.1:9/'): Promise<void> {
   const admin = new Redis(redis.url, { maxRetriesPerRequest: 1 });
   try {
-    for (let index = 0; index < QUEUE_COUNT; index += 1) {
-      await register(admin, PREFIX, {
-        queue: `gone-${index}`,
-        endpoint: { type: 'http', url: 'http://127.0.0.1:9/' },
-      });
+    for (const queue of QUEUE_NAMES) {
+      await register(admin, PREFIX, { queue, endpoint: { type: 'http', url: endpointUrl } });
+    }
+  } finally {
+    admin.disconnect();
+  }
+}
+
+/** Adds one job to every queue of QUEUE_NAMES. */
+async function addJobs(): Promise<void> {
+  const admin = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+  try {
+    for (const name of QUEUE_NAMES) {
+      const queue = new Queue(name, { connection: admin, prefix: PREFIX });
+      await queue.add('held', { name });
+      await queue.close();
     }
   } finally {
     admin.disconnect();
@@ -123,6 +138,28 @@ test('process exits after close with Redis back', async () => {
       redis = await restartPrivateRedisOnPort(redis.port);
     },
   );
+});
+
+// The endpoint never responds, so every job is still in flight when Redis stops. BullMQ then
+// cannot move the jobs back, and its retries of those moves must not keep close() from
+// finishing: they used to retry without a pause and keep a core busy.
+test('process exits after close with calls in flight', async () => {
+  const endpoint = await startEndpointServer(() => undefined);
+  try {
+    await registerQueues(endpoint.url);
+
+    await expectExitAfterClose(redis.url, async () => {
+      await addJobs();
+      await waitFor(
+        () => endpoint.inFlight === QUEUE_COUNT,
+        STEP_WITHIN_MS,
+        'a call in flight for every queue',
+      );
+      await redis.stop();
+    });
+  } finally {
+    await endpoint.close();
+  }
 });
 
 // A Redis that keeps its connections open but no longer replies, as behind a network cut.
