@@ -33,45 +33,47 @@ export class DispatchWorker extends Worker {
     }
   }
 
-  protected override async handleCompleted(
+  protected override handleCompleted(
     result: unknown,
     job: Job,
     token: string,
     fetchNextCallback?: () => boolean,
     span?: Span,
   ): Promise<Job> {
-    try {
-      return await super.handleCompleted(result, job, token, fetchNextCallback, span);
-    } catch (error) {
-      throw this.finalWhileClosing(error);
-    }
+    return this.withoutRetryWhileClosing(() =>
+      super.handleCompleted(result, job, token, fetchNextCallback, span),
+    );
   }
 
-  protected override async handleFailed(
+  protected override handleFailed(
     failure: Error,
     job: Job,
     token: string,
     fetchNextCallback?: () => boolean,
     span?: Span,
   ): Promise<Job> {
-    try {
-      return await super.handleFailed(failure, job, token, fetchNextCallback, span);
-    } catch (error) {
-      throw this.finalWhileClosing(error);
-    }
+    return this.withoutRetryWhileClosing(() =>
+      super.handleFailed(failure, job, token, fetchNextCallback, span),
+    );
   }
 
   /**
-   * Returns the error to throw for a job's completion or failure that Redis did not take.
-   * BullMQ 5.81 retries such a move after a connection error without limit, and while the
-   * worker closes it retries without a pause. Once the dispatcher has ended the connection,
-   * every retry fails at once, so the retries kept a core busy and the close never finished.
-   * During a close, the error is therefore rethrown as one that BullMQ does not retry. The
-   * job stays active in Redis and runs again once BullMQ finds it stalled.
+   * Runs a job's move to completed or failed, the move BullMQ retries after a connection
+   * error without limit. While the worker closes, BullMQ 5.81 retries it without a pause.
+   * Once the dispatcher has ended the connection, every retry failed at once, so the retries
+   * kept a core busy and the close never finished. During a close, such an error is therefore
+   * rethrown as one that BullMQ does not retry. The job stays active in Redis and runs again
+   * once BullMQ finds it stalled.
    */
-  private finalWhileClosing(error: unknown): unknown {
-    if (!this.closing || !(error instanceof Error) || isNotConnectionError(error)) return error;
-    return new Error(`Redis connection lost while the worker was closing: ${error.message}`);
+  private async withoutRetryWhileClosing(move: () => Promise<Job>): Promise<Job> {
+    try {
+      return await move();
+    } catch (error) {
+      if (!this.closing || !(error instanceof Error) || isNotConnectionError(error)) throw error;
+      throw new Error(`Redis connection lost while the worker was closing: ${error.message}`, {
+        cause: error,
+      });
+    }
   }
 
   /** Resolves after `delayMs`, or as soon as the worker starts closing. */
