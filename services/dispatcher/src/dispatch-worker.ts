@@ -70,9 +70,9 @@ export class DispatchWorker extends Worker {
       return await move();
     } catch (error) {
       if (!this.closing || !(error instanceof Error) || isNotConnectionError(error)) throw error;
-      throw new Error(`Redis connection lost while the worker was closing: ${error.message}`, {
-        cause: error,
-      });
+      // BullMQ retries any error whose message contains ECONNREFUSED, so the message leaves
+      // the original out, and `cause` keeps it.
+      throw new Error('Redis connection lost while the worker was closing', { cause: error });
     }
   }
 
