@@ -40,10 +40,13 @@ export function memoryLogger(): { logger: Logger; lines: LogLine[] } {
   return { logger: createLogger({ name: 'dispatcher-test', level: 'debug', destination }), lines };
 }
 
-/** Environment of a dispatcher under test: the test Redis, loopback endpoints, a free metrics port. */
+/**
+ * Environment of a dispatcher under test: the test Redis unless `overrides` names another,
+ * loopback endpoints, a free metrics port.
+ */
 export function testEnv(queuePrefix: string, overrides: Env = {}): Env {
   return {
-    REDIS_URL: testRedisUrl(),
+    REDIS_URL: overrides.REDIS_URL ?? testRedisUrl(),
     QUEUE_PREFIX: queuePrefix,
     ENDPOINT_ALLOWLIST: '127.0.0.0/8,::1',
     PUBLIC_API_URL: 'http://127.0.0.1:9/',
