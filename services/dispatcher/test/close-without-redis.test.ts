@@ -80,15 +80,19 @@ async function addJobs(): Promise<void> {
   }
 }
 
+/** What close() reports when the workers could not close within the grace period. */
+const GAVE_UP_ON_WORKERS = /^failed: .*drain workers/;
+
 /**
  * Runs the fixture's dispatcher against `redisUrl`, calls `cutOff` once every worker runs,
- * then closes the dispatcher, calls `afterClose`, and checks what close() reports and that
- * the process exits.
+ * then closes the dispatcher, calls `afterClose`, and checks that close() reports an
+ * outcome matching `expectedOutcome` and that the process exits.
  */
 async function expectExitAfterClose(
   redisUrl: string,
   cutOff: () => Promise<void>,
   afterClose: () => Promise<void> = async () => undefined,
+  expectedOutcome: RegExp = GAVE_UP_ON_WORKERS,
 ): Promise<void> {
   const child = spawn(
     process.execPath,
@@ -109,8 +113,7 @@ async function expectExitAfterClose(
       state: string;
       runningQueues: string[];
     };
-    // The workers could not close within the grace period, so close() reports that step.
-    expect(result.outcome).toMatch(/^failed: .*drain workers/);
+    expect(result.outcome).toMatch(expectedOutcome);
     expect(result.state).toBe('stopped');
     expect(result.runningQueues).toEqual([]);
     expect(await within(exited, EXIT_WITHIN_MS, 'the exit after close()')).toBe(0);
@@ -125,8 +128,11 @@ test('process exits after close with Redis stopped', async () => {
   await expectExitAfterClose(redis.url, () => redis.stop());
 });
 
-// BullMQ ends each worker's blocking connection when the worker's close begins, and ioredis
-// then stops reconnecting it. So close() gives up on the workers as when Redis stays away.
+// BullMQ ends each worker's blocking connection when the worker's close begins. A connection
+// waiting between two reconnect attempts then stops reconnecting (ioredis 5.11), and close()
+// gives up on its worker as when Redis stays away. Which state a connection is in depends on
+// timing: in one run of the whole suite the workers closed once Redis was back, and close()
+// succeeded. Either way the process must exit.
 test('process exits after close with Redis back', async () => {
   await registerQueues();
 
@@ -137,6 +143,7 @@ test('process exits after close with Redis back', async () => {
       await new Promise((resolve) => setTimeout(resolve, REDIS_BACK_AFTER_MS));
       redis = await restartPrivateRedisOnPort(redis.port);
     },
+    new RegExp(`^closed$|${GAVE_UP_ON_WORKERS.source}`),
   );
 });
 
